@@ -1,0 +1,42 @@
+# Two commands for a newcomer on a machine with only python3 and pip:
+#   make run   - install into .venv, migrate, serve on SQLite at http://127.0.0.1:8000
+#   make test  - install the dev tools, then ruff, mypy and the whole test suite
+# uv is bootstrapped into .tools/ with pip when it is not on PATH.
+
+PYTHON ?= python3
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+VENV_BIN := $(CURDIR)/.venv/bin
+
+.PHONY: run test lint format install install-dev bench clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
+
+install: $(UV)
+	$(UV) sync --frozen --no-dev
+
+install-dev: $(UV)
+	$(UV) sync --frozen
+
+run: install
+	$(VENV_BIN)/gatehouse db upgrade
+	$(VENV_BIN)/gatehouse serve --host 127.0.0.1 --port 8000
+
+lint: install-dev
+	$(VENV_BIN)/ruff check src tests migrations bench
+	$(VENV_BIN)/ruff format --check src tests migrations bench
+	$(VENV_BIN)/mypy
+
+test: lint
+	$(VENV_BIN)/pytest
+
+format: install-dev
+	$(VENV_BIN)/ruff check --fix src tests migrations bench
+	$(VENV_BIN)/ruff format src tests migrations bench
+
+bench: install-dev
+	$(VENV_BIN)/python bench/auth.py
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

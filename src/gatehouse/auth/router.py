@@ -1,0 +1,171 @@
+"""Accounts and tokens API: /api/v1/auth."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from gatehouse.auth import service as auth_service
+from gatehouse.auth.dependencies import (
+    ClientDep,
+    CurrentPrincipal,
+    CurrentUser,
+    HasherDep,
+    PolicyDep,
+    TokenCodecDep,
+)
+from gatehouse.auth.schemas import (
+    LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
+    RegisterRequest,
+    SessionRead,
+    TokenPair,
+)
+from gatehouse.auth.service import IssuedTokens
+from gatehouse.core.db import SessionDep
+from gatehouse.core.ids import parse_id
+from gatehouse.core.openapi import error_responses
+from gatehouse.users.schemas import UserRead
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _token_pair(tokens: IssuedTokens, response: Response) -> TokenPair:
+    response.headers.update(NO_STORE)
+    return TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+    )
+
+
+_LOGIN_ERRORS: dict[int | str, dict[str, Any]] = error_responses(
+    401, 403, 422, 429, codes={401: "INVALID_CREDENTIALS", 403: "ACCOUNT_DISABLED"}
+)
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409, 422, codes={409: "EMAIL_ALREADY_REGISTERED"}),
+)
+async def register(
+    data: RegisterRequest,
+    response: Response,
+    session: SessionDep,
+    hasher: HasherDep,
+    policy: PolicyDep,
+) -> UserRead:
+    """Create an account. Privileged fields (role, is_active, is_verified) are ignored."""
+    user = await auth_service.register(
+        session,
+        hasher=hasher,
+        policy=policy,
+        email=str(data.email),
+        password=data.password,
+        full_name=data.full_name,
+    )
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserRead.model_validate(user)
+
+
+@router.post("/token", responses=_LOGIN_ERRORS)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    response: Response,
+    session: SessionDep,
+    hasher: HasherDep,
+    codec: TokenCodecDep,
+    client: ClientDep,
+) -> TokenPair:
+    """OAuth2 password flow: `username` is the email. Opens a session."""
+    tokens = await auth_service.login(
+        session,
+        hasher=hasher,
+        codec=codec,
+        email=form.username,
+        password=form.password,
+        client=client,
+    )
+    return _token_pair(tokens, response)
+
+
+@router.post("/login", responses=_LOGIN_ERRORS)
+async def login(
+    data: LoginRequest,
+    response: Response,
+    session: SessionDep,
+    hasher: HasherDep,
+    codec: TokenCodecDep,
+    client: ClientDep,
+) -> TokenPair:
+    """Log in with a JSON body. Opens a session."""
+    tokens = await auth_service.login(
+        session,
+        hasher=hasher,
+        codec=codec,
+        email=data.email,
+        password=data.password,
+        client=client,
+    )
+    return _token_pair(tokens, response)
+
+
+@router.post("/refresh", responses=error_responses(401, 422, codes={401: "INVALID_TOKEN"}))
+async def refresh(
+    data: RefreshRequest, response: Response, session: SessionDep, codec: TokenCodecDep
+) -> TokenPair:
+    """Exchange a refresh token for a new pair. Each refresh token works once; presenting
+    a used one ends the whole session (reuse detection)."""
+    tokens = await auth_service.refresh(session, codec=codec, refresh_token=data.refresh_token)
+    return _token_pair(tokens, response)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
+async def logout(
+    principal: CurrentPrincipal, session: SessionDep, data: LogoutRequest | None = None
+) -> None:
+    """End the current session at once; its access and refresh tokens stop working."""
+    await auth_service.logout(
+        session, principal=principal, refresh_token=data.refresh_token if data else None
+    )
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
+async def logout_all(user: CurrentUser, session: SessionDep) -> None:
+    """End every session of the current user."""
+    await auth_service.logout_all(session, user_id=user.id)
+
+
+@router.get("/sessions", responses=error_responses(401))
+async def list_sessions(principal: CurrentPrincipal, session: SessionDep) -> list[SessionRead]:
+    """The current user's live sessions, newest first; `current` marks this one."""
+    sessions = await auth_service.list_sessions(session, user_id=principal.user.id)
+    return [
+        SessionRead(
+            id=item.id,
+            created_at=item.created_at,
+            last_used_at=item.last_used_at,
+            user_agent=item.user_agent,
+            ip=item.ip,
+            current=item.id == principal.session.id,
+        )
+        for item in sessions
+    ]
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(401, 404),
+)
+async def revoke_session(session_id: str, user: CurrentUser, session: SessionDep) -> None:
+    """End one of your sessions. Another user's session, or an ended one, is 404."""
+    await auth_service.revoke_session(
+        session, user_id=user.id, session_id=parse_id(session_id, not_found="Session not found")
+    )

@@ -1,0 +1,50 @@
+"""Wire shapes of the accounts and tokens API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+# Upper bounds on input sizes keep hashing cost bounded; the policy sets the real limits.
+PASSWORD_INPUT_MAX = 1024
+TOKEN_INPUT_MAX = 512
+
+
+class RegisterRequest(BaseModel):
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(max_length=PASSWORD_INPUT_MAX)
+    full_name: str | None = Field(default=None, max_length=200)
+
+
+class LoginRequest(BaseModel):
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=PASSWORD_INPUT_MAX)
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=TOKEN_INPUT_MAX)
+
+
+class LogoutRequest(BaseModel):
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=TOKEN_INPUT_MAX)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105  (not a secret)
+    expires_in: int = Field(description="Lifetime of the access token in seconds (exp - iat)")
+
+
+class SessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID = Field(description="The `sid` claim of this session's access tokens")
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str | None
+    ip: str | None
+    current: bool

@@ -1,0 +1,321 @@
+"""Accounts and tokens: registration, login, refresh rotation, logout and sessions."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NoReturn
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, SessionNotFound
+from gatehouse.auth.models import AuthSession, RefreshToken
+from gatehouse.auth.passwords import PasswordPolicy
+from gatehouse.core.db import utcnow
+from gatehouse.core.errors import InvalidToken
+from gatehouse.core.security import (
+    AccessClaims,
+    PasswordHasher,
+    TokenCodec,
+    hash_token,
+    new_opaque_token,
+    token_matches,
+)
+from gatehouse.users import service as users_service
+from gatehouse.users.models import User
+
+logger = logging.getLogger("gatehouse.auth")
+
+USER_AGENT_MAX = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Who is calling, as recorded on a session (never used for a decision)."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller of an authenticated request: the user and the session the token belongs to."""
+
+    user: User
+    session: AuthSession
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    hasher: PasswordHasher,
+    policy: PasswordPolicy,
+    email: str,
+    password: str,
+    full_name: str | None,
+) -> User:
+    """Create an account (role user, unverified)."""
+    user = await users_service.create_user(
+        session, hasher=hasher, policy=policy, email=email, password=password, full_name=full_name
+    )
+    await session.commit()
+    return user
+
+
+async def authenticate(
+    session: AsyncSession, *, hasher: PasswordHasher, email: str, password: str
+) -> User:
+    """Check an email and password.
+
+    Unknown emails cost one dummy verification, so they answer like a wrong password in
+    body and time. A disabled account is told only to someone who knows its password.
+    A hash with old parameters (or bcrypt) is replaced by a fresh Argon2id one.
+    """
+    user = await users_service.find_user_by_email(session, email=email)
+    if user is None:
+        await hasher.dummy_verify(password)
+        raise InvalidCredentials()
+    matches, upgraded_hash = await hasher.verify_and_update(password, user.password_hash)
+    if not matches:
+        raise InvalidCredentials()
+    if not user.is_active:
+        raise AccountDisabled()
+    if upgraded_hash is not None:
+        user.password_hash = upgraded_hash
+    return user
+
+
+async def start_session(
+    session: AsyncSession,
+    *,
+    codec: TokenCodec,
+    user: User,
+    client: ClientInfo,
+    now: datetime,
+    kind: str = "api",
+    token_hash: str | None = None,
+) -> AuthSession:
+    auth_session = AuthSession(
+        user_id=user.id,
+        kind=kind,
+        token_hash=token_hash,
+        ip=client.ip,
+        user_agent=(client.user_agent or "")[:USER_AGENT_MAX] or None,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + codec.refresh_ttl,
+    )
+    session.add(auth_session)
+    await session.flush()
+    return auth_session
+
+
+async def issue_token_pair(
+    session: AsyncSession, *, codec: TokenCodec, auth_session: AuthSession, now: datetime
+) -> IssuedTokens:
+    """A new access token and refresh token in `auth_session`; the session's life slides."""
+    refresh_token = new_opaque_token()
+    session.add(
+        RefreshToken(
+            session_id=auth_session.id,
+            token_hash=hash_token(refresh_token),
+            created_at=now,
+            expires_at=now + codec.refresh_ttl,
+        )
+    )
+    auth_session.expires_at = now + codec.refresh_ttl
+    auth_session.last_used_at = now
+    access_token, lifetime = codec.issue_access_token(
+        user_id=auth_session.user_id, session_id=auth_session.id, now=now
+    )
+    await session.flush()
+    return IssuedTokens(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_in=lifetime,
+        session_id=auth_session.id,
+    )
+
+
+async def login(
+    session: AsyncSession,
+    *,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    email: str,
+    password: str,
+    client: ClientInfo,
+) -> IssuedTokens:
+    """Authenticate and open an API session with its first token pair."""
+    user = await authenticate(session, hasher=hasher, email=email, password=password)
+    now = utcnow()
+    auth_session = await start_session(session, codec=codec, user=user, client=client, now=now)
+    tokens = await issue_token_pair(session, codec=codec, auth_session=auth_session, now=now)
+    await session.commit()
+    return tokens
+
+
+async def _revoke(session: AsyncSession, *, session_ids: list[uuid.UUID], now: datetime) -> None:
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def refresh(session: AsyncSession, *, codec: TokenCodec, refresh_token: str) -> IssuedTokens:
+    """Rotate a refresh token. A second use of one ends its whole session (reuse detection)."""
+    now = utcnow()
+    presented_hash = hash_token(refresh_token)
+    row = (
+        await session.execute(
+            select(RefreshToken, AuthSession, User)
+            .join(AuthSession, RefreshToken.session_id == AuthSession.id)
+            .join(User, AuthSession.user_id == User.id)
+            .where(RefreshToken.token_hash == presented_hash)
+        )
+    ).first()
+    if row is None or not token_matches(refresh_token, row[0].token_hash):
+        raise InvalidToken()
+    token, auth_session, user = row
+    if token.used_at is not None:
+        await _end_session_for_reuse(session, auth_session=auth_session, now=now)
+    if (
+        auth_session.revoked_at is not None
+        or auth_session.expires_at <= now
+        or token.expires_at <= now
+        or not user.is_active
+    ):
+        raise InvalidToken()
+    # Claim the token atomically: of two concurrent uses, exactly one wins.
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await _end_session_for_reuse(session, auth_session=auth_session, now=now)
+    tokens = await issue_token_pair(session, codec=codec, auth_session=auth_session, now=now)
+    await session.commit()
+    return tokens
+
+
+async def _end_session_for_reuse(
+    session: AsyncSession, *, auth_session: AuthSession, now: datetime
+) -> NoReturn:
+    await _revoke(session, session_ids=[auth_session.id], now=now)
+    await session.commit()
+    logger.warning(
+        "refresh token reuse detected: session %s of user %s ended",
+        auth_session.id,
+        auth_session.user_id,
+    )
+    raise InvalidToken()
+
+
+# Built once: this runs on every authenticated request (see bench/auth.py).
+_PRINCIPAL_QUERY = (
+    select(AuthSession, User)
+    .join(User, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.user_id == bindparam("user_id"),
+    )
+)
+
+
+async def resolve_principal(
+    session: AsyncSession, *, claims: AccessClaims, now: datetime
+) -> Principal:
+    """The live session and active user behind an access token, in one indexed query."""
+    row = (
+        await session.execute(
+            _PRINCIPAL_QUERY, {"session_id": claims.session_id, "user_id": claims.user_id}
+        )
+    ).first()
+    if row is None:
+        raise InvalidToken()
+    auth_session, user = row
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now or not user.is_active:
+        raise InvalidToken()
+    return Principal(user=user, session=auth_session)
+
+
+async def logout(
+    session: AsyncSession, *, principal: Principal, refresh_token: str | None = None
+) -> None:
+    """End the caller's session, and the session of `refresh_token` if it is the caller's too."""
+    session_ids = [principal.session.id]
+    if refresh_token is not None:
+        other = await session.scalar(
+            select(RefreshToken.session_id)
+            .join(AuthSession, RefreshToken.session_id == AuthSession.id)
+            .where(
+                RefreshToken.token_hash == hash_token(refresh_token),
+                AuthSession.user_id == principal.user.id,
+            )
+        )
+        if other is not None:
+            session_ids.append(other)
+    await _revoke(session, session_ids=session_ids, now=utcnow())
+    await session.commit()
+
+
+async def end_all_sessions(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Revoke every session of a user (flushed, not committed): for logout-all and the like."""
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def logout_all(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """End every session of the user, on every instance, at once."""
+    await end_all_sessions(session, user_id=user_id)
+    await session.commit()
+
+
+async def list_sessions(session: AsyncSession, *, user_id: uuid.UUID) -> list[AuthSession]:
+    """The user's live sessions, newest first."""
+    result = await session.scalars(
+        select(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > utcnow(),
+        )
+        .order_by(AuthSession.created_at.desc())
+    )
+    return list(result)
+
+
+async def revoke_session(
+    session: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID
+) -> None:
+    """End one of the user's own live sessions; anything else is 404."""
+    result = await session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.user_id == user_id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise SessionNotFound()
+    await session.commit()

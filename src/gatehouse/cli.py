@@ -1,0 +1,174 @@
+"""The `gatehouse` command: run the service and operate its database and users."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gatehouse import migrate
+from gatehouse.core.config import Settings, describe_settings_error
+from gatehouse.core.db import make_engine, make_sessionmaker
+from gatehouse.core.errors import AppError
+
+app = typer.Typer(no_args_is_help=True, help="Gatehouse: accounts and tokens as a service.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
+users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    print(message, file=sys.stderr)
+    return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    """The environment's settings, or one line naming the bad variable and exit status 2."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise fail(describe_settings_error(exc), code=2) from None
+
+
+def with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = make_engine(settings)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+async def _prepare_schema(engine: AsyncEngine, *, upgrade: bool) -> str | None:
+    """None when the schema is current (upgrading first if allowed), else what is wrong."""
+    current = await migrate.current_revision(engine)
+    head = migrate.head_revision()
+    if current == head:
+        return None
+    if upgrade:
+        await migrate.upgrade(engine)
+        return None
+    return (
+        f"database schema is out of date (at {current or 'nothing'}, this version needs "
+        f"{head}): run `gatehouse db upgrade` first"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the HTTP service with uvicorn (uvloop, httptools).
+
+    Refuses an out-of-date database schema, except in development, where it upgrades first.
+    """
+    import uvicorn
+
+    settings = load_settings()
+    try:
+        problem = with_engine(
+            settings, lambda engine: _prepare_schema(engine, upgrade=settings.is_development)
+        )
+    except OSError as exc:
+        raise fail(f"database unreachable: {exc}") from None
+    if problem:
+        raise fail(problem)
+    trusted = ",".join(settings.TRUSTED_PROXIES)
+    uvicorn.run(
+        "gatehouse.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        loop="uvloop",
+        http="httptools",
+        # uvicorn trusts proxy headers from 127.0.0.1 unless told otherwise; a client could
+        # then forge its address. Only TRUSTED_PROXIES may set it.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+        server_header=False,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    settings = load_settings()
+    with_engine(settings, lambda engine: migrate.upgrade(engine, revision))
+    print(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert migrations down to REVISION (`base` removes every table)."""
+    settings = load_settings()
+    with_engine(settings, lambda engine: migrate.downgrade(engine, revision))
+    print(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and the one this code needs."""
+    settings = load_settings()
+    current = with_engine(settings, migrate.current_revision)
+    print(f"current: {current or 'none'}\nhead:    {migrate.head_revision()}")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The account's email.")],
+    password: Annotated[
+        str | None, typer.Option(help="Prompted for (hidden) when not given.")
+    ] = None,
+    full_name: Annotated[str | None, typer.Option()] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
+) -> None:
+    """Create a user (verified, since an operator vouches for it)."""
+    from gatehouse.auth.passwords import PasswordPolicy
+    from gatehouse.core.security import PasswordHasher
+    from gatehouse.users import service as users_service
+
+    settings = load_settings()
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+    async def create(engine: AsyncEngine) -> str:
+        async with make_sessionmaker(engine)() as session:
+            user = await users_service.create_user(
+                session,
+                hasher=PasswordHasher.from_settings(settings),
+                policy=PasswordPolicy.from_settings(settings),
+                email=email,
+                password=password,
+                full_name=full_name,
+                role="admin" if admin else "user",
+                is_verified=True,
+            )
+            await session.commit()
+            return f"created {user.role} {user.email} ({user.id})"
+
+    try:
+        print(with_engine(settings, create))
+    except AppError as exc:
+        raise fail(f"error: {exc.detail_message}") from None
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,199 @@
+"""Settings: every environment variable of the contract, validated once at start-up."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SECRET_FILE = Path(".gatehouse_secret")
+MIN_PRODUCTION_SECRET_LENGTH = 32
+ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
+
+
+class Settings(BaseSettings):
+    """The service's configuration. Field names are the contract's environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", case_sensitive=True
+    )
+
+    # --- runtime
+    ENVIRONMENT: Literal["development", "production"] = "development"
+    DATABASE_URL: str = "sqlite+aiosqlite:///./gatehouse.db"
+    REDIS_URL: str | None = None
+    PUBLIC_URL: str = "http://localhost:8000"
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    TRUSTED_PROXIES: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    DB_POOL_SIZE: int = Field(default=10, ge=1, le=200)
+    DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=200)
+
+    # --- tokens
+    SECRET_KEY: SecretStr | None = None
+    JWT_ALGORITHM: Literal["HS256", "EdDSA", "ES256", "RS256"] = "HS256"
+    JWT_PRIVATE_KEY_FILE: Path | None = None
+    JWT_ISSUER: str = "gatehouse"
+    JWT_AUDIENCE: str = "gatehouse:api"
+    ACCESS_TOKEN_TTL_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
+    REFRESH_TOKEN_TTL_DAYS: int = Field(default=30, ge=1, le=365)
+    RESET_TOKEN_TTL_MINUTES: int = Field(default=30, ge=1, le=7 * 24 * 60)
+
+    # --- password hashing (OWASP's Argon2id minimum: m=19 MiB, t=2, p=1)
+    ARGON2_MEMORY_COST_KIB: int = Field(default=19 * 1024, ge=8, le=4 * 1024 * 1024)
+    ARGON2_TIME_COST: int = Field(default=2, ge=1, le=50)
+    ARGON2_PARALLELISM: int = Field(default=1, ge=1, le=16)
+    HASHING_THREADS: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+
+    # --- password policy (NIST SP 800-63B)
+    PASSWORD_MIN_LENGTH: int = Field(default=8, ge=1, le=128)
+    PASSWORD_MAX_LENGTH: int = Field(default=128, ge=8, le=1024)
+    PASSWORD_CHECK_COMMON: bool = True
+
+    # --- mail
+    EMAIL_BACKEND: Literal["console", "smtp", "file"] = "console"
+    SMTP_HOST: str = "localhost"
+    SMTP_PORT: int = Field(default=25, ge=1, le=65535)
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: SecretStr | None = None
+    SMTP_TLS: Literal["none", "starttls", "tls"] = "none"
+    EMAIL_FROM: str = "Gatehouse <no-reply@localhost>"
+    EMAIL_FILE_DIR: Path = Path("./mail")
+
+    # --- bootstrap
+    FIRST_ADMIN_EMAIL: str | None = None
+    FIRST_ADMIN_PASSWORD: SecretStr | None = None
+
+    # --- chat
+    CHAT_PROVIDER: Literal["builtin", "openai"] = "builtin"
+    OPENAI_BASE_URL: str = "https://api.openai.com/v1"
+    OPENAI_API_KEY: SecretStr | None = None
+    CHAT_MODEL: str = "gpt-4o-mini"
+
+    # --- rate limits (`limits` string format)
+    RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_LOGIN: str = "5/minute"
+    RATE_LIMIT_LOGIN_IP: str = "20/minute"
+    RATE_LIMIT_REGISTER: str = "10/minute"
+    RATE_LIMIT_FORGOT_PASSWORD: str = "3/15minutes"  # noqa: S105
+    RATE_LIMIT_FORGOT_PASSWORD_IP: str = "10/hour"  # noqa: S105
+    RATE_LIMIT_DEFAULT: str = "300/minute"
+
+    @field_validator("CORS_ORIGINS", "TRUSTED_PROXIES", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("TRUSTED_PROXIES")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or CIDR") from exc
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _valid_database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("not a database URL") from exc
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("use sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db")
+        return value
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _valid_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use redis://host:port/db")
+        return value
+
+    @field_validator("PUBLIC_URL")
+    @classmethod
+    def _valid_public_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_secrets(self) -> Settings:
+        if self.PASSWORD_MIN_LENGTH > self.PASSWORD_MAX_LENGTH:
+            raise ValueError("PASSWORD_MIN_LENGTH: must not exceed PASSWORD_MAX_LENGTH")
+        if self.JWT_ALGORITHM in ASYMMETRIC_ALGORITHMS:
+            if self.JWT_PRIVATE_KEY_FILE is None:
+                raise ValueError(f"JWT_PRIVATE_KEY_FILE: required with {self.JWT_ALGORITHM}")
+            if not self.JWT_PRIVATE_KEY_FILE.is_file():
+                raise ValueError(f"JWT_PRIVATE_KEY_FILE: no such file {self.JWT_PRIVATE_KEY_FILE}")
+        if self.ENVIRONMENT == "production":
+            key = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY else ""
+            if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+                raise ValueError(
+                    f"SECRET_KEY: required in production, at least "
+                    f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
+                )
+        elif self.SECRET_KEY is None:
+            self.SECRET_KEY = SecretStr(_development_secret(SECRET_FILE))
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.ENVIRONMENT == "development"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def secret_key(self) -> str:
+        if self.SECRET_KEY is None:  # the validator always sets it
+            raise RuntimeError("SECRET_KEY is not set")
+        return self.SECRET_KEY.get_secret_value()
+
+
+def _development_secret(path: Path) -> str:
+    """Read the development secret, creating it (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+
+
+def describe_settings_error(error: ValidationError) -> str:
+    """One line naming the first bad variable, for the start-up refusal."""
+    first = error.errors()[0]
+    location = ".".join(str(part) for part in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not location and ":" in message:
+        location, _, message = message.partition(":")
+    return f"configuration error: {location or 'settings'}: {message.strip()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process settings, read from the environment once."""
+    return Settings()
+
+
+def settings_from_request(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(settings_from_request)]

@@ -1,0 +1,190 @@
+"""Security primitives: password hashing off the event loop, JWTs, opaque secret tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import jwt
+from jwt.algorithms import get_default_algorithms
+from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pwdlib.hashers.bcrypt import BcryptHasher
+
+from gatehouse.core.config import ASYMMETRIC_ALGORITHMS, Settings
+from gatehouse.core.errors import InvalidToken, TokenExpired
+
+logger = logging.getLogger("gatehouse.security")
+
+OPAQUE_TOKEN_BYTES = 32  # 256 bits
+
+
+class PasswordHasher:
+    """Argon2id hashing (bcrypt accepted for verification) run in a bounded thread pool.
+
+    argon2-cffi and bcrypt release the GIL, so a limiter sized to the cores lets hashing
+    use every core while the event loop keeps serving other requests.
+    """
+
+    def __init__(
+        self, *, memory_cost_kib: int, time_cost: int, parallelism: int, threads: int
+    ) -> None:
+        self._hash = PasswordHash(
+            (
+                Argon2Hasher(
+                    memory_cost=memory_cost_kib, time_cost=time_cost, parallelism=parallelism
+                ),
+                BcryptHasher(),
+            )
+        )
+        self._limiter = anyio.CapacityLimiter(threads)
+        self._dummy_hash: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PasswordHasher:
+        return cls(
+            memory_cost_kib=settings.ARGON2_MEMORY_COST_KIB,
+            time_cost=settings.ARGON2_TIME_COST,
+            parallelism=settings.ARGON2_PARALLELISM,
+            threads=settings.HASHING_THREADS,
+        )
+
+    def hash_sync(self, password: str) -> str:
+        return self._hash.hash(password)
+
+    def verify_and_update_sync(self, password: str, password_hash: str) -> tuple[bool, str | None]:
+        try:
+            return self._hash.verify_and_update(password, password_hash)
+        except (UnknownHashError, ValueError):
+            # A corrupt stored hash, or a password bcrypt cannot take: never a match.
+            logger.warning("password hash could not be verified (unknown or malformed)")
+            return False, None
+
+    async def hash(self, password: str) -> str:
+        return await anyio.to_thread.run_sync(self.hash_sync, password, limiter=self._limiter)
+
+    async def verify_and_update(self, password: str, password_hash: str) -> tuple[bool, str | None]:
+        """(matches, new hash when the stored one uses old parameters or another algorithm)."""
+        return await anyio.to_thread.run_sync(
+            self.verify_and_update_sync, password, password_hash, limiter=self._limiter
+        )
+
+    async def dummy_verify(self, password: str) -> None:
+        """Spend the time of a real verification, so unknown emails answer as slowly."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+        await self.verify_and_update(password, self._dummy_hash)
+
+
+def new_opaque_token() -> str:
+    """A random 256-bit secret for the client; store only `hash_token` of it."""
+    return secrets.token_urlsafe(OPAQUE_TOKEN_BYTES)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str) -> bool:
+    """Constant-time comparison of a presented token with a stored hash."""
+    return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    token_id: str
+    expires_at: int
+
+
+_REQUIRED_CLAIMS = ["sub", "sid", "jti", "iat", "exp", "iss", "aud", "type"]
+
+
+class TokenCodec:
+    """Signs and checks access tokens (JWT) with the configured algorithm and key."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.algorithm = settings.JWT_ALGORITHM
+        self.issuer = settings.JWT_ISSUER
+        self.audience = settings.JWT_AUDIENCE
+        self.access_ttl = timedelta(minutes=settings.ACCESS_TOKEN_TTL_MINUTES)
+        self.refresh_ttl = timedelta(days=settings.REFRESH_TOKEN_TTL_DAYS)
+        self.public_jwk: dict[str, Any] | None = None
+        self._signing_key: Any
+        self._verifying_key: Any
+        if self.algorithm in ASYMMETRIC_ALGORITHMS and settings.JWT_PRIVATE_KEY_FILE:
+            algorithm = get_default_algorithms()[self.algorithm]
+            pem = settings.JWT_PRIVATE_KEY_FILE.read_bytes()
+            self._signing_key = algorithm.prepare_key(pem)
+            self._verifying_key = self._signing_key.public_key()
+            jwk: dict[str, Any] = algorithm.to_jwk(self._verifying_key, as_dict=True)
+            jwk.update(use="sig", alg=self.algorithm, kid=self.key_id(jwk))
+            self.public_jwk = jwk
+        else:
+            # The contract: HS256 signs with SECRET_KEY's UTF-8 bytes, no derivation.
+            self._signing_key = self._verifying_key = settings.secret_key.encode("utf-8")
+
+    @staticmethod
+    def key_id(jwk: dict[str, Any]) -> str:
+        material = "|".join(f"{k}={jwk[k]}" for k in sorted(jwk) if k not in ("use", "alg"))
+        return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+    def issue_access_token(
+        self, *, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime
+    ) -> tuple[str, int]:
+        """An access token and its lifetime in seconds (`exp - iat`)."""
+        issued_at = int(now.timestamp())
+        lifetime = int(self.access_ttl.total_seconds())
+        claims = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "jti": uuid.uuid4().hex,
+            "iat": issued_at,
+            "exp": issued_at + lifetime,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "type": "access",
+        }
+        headers = {"kid": self.public_jwk["kid"]} if self.public_jwk else None
+        token = jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
+        return token, lifetime
+
+    def decode_access_token(self, token: str, *, now: datetime) -> AccessClaims:
+        """Check signature, algorithm, iss, aud and type (INVALID_TOKEN), then exp (TOKEN_EXPIRED)."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._verifying_key,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": _REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken() from exc
+        if claims.get("type") != "access":
+            raise InvalidToken()
+        try:
+            expires_at = int(claims["exp"])
+            user_id = uuid.UUID(str(claims["sub"]))
+            session_id = uuid.UUID(str(claims["sid"]))
+        except (TypeError, ValueError) as exc:
+            raise InvalidToken() from exc
+        if expires_at <= int(now.timestamp()):
+            raise TokenExpired()
+        return AccessClaims(
+            user_id=user_id,
+            session_id=session_id,
+            token_id=str(claims["jti"]),
+            expires_at=expires_at,
+        )

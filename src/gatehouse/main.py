@@ -1,0 +1,89 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from redis.asyncio import Redis
+
+from gatehouse.auth.passwords import PasswordPolicy
+from gatehouse.auth.router import router as auth_router
+from gatehouse.core.config import Settings, get_settings
+from gatehouse.core.db import make_engine, make_sessionmaker
+from gatehouse.core.errors import install_error_handlers
+from gatehouse.core.middleware import RequestContextMiddleware
+from gatehouse.core.openapi import operation_id
+from gatehouse.core.security import PasswordHasher, TokenCodec
+from gatehouse.ops.router import router as ops_router
+from gatehouse.users import service as users_service
+from gatehouse.users.router import router as users_router
+
+logger = logging.getLogger("gatehouse")
+
+
+async def _bootstrap_first_admin(app: FastAPI, settings: Settings) -> None:
+    if not (settings.FIRST_ADMIN_EMAIL and settings.FIRST_ADMIN_PASSWORD):
+        return
+    async with app.state.sessionmaker() as session:
+        await users_service.ensure_admin(
+            session,
+            hasher=app.state.hasher,
+            policy=app.state.password_policy,
+            email=settings.FIRST_ADMIN_EMAIL,
+            password=settings.FIRST_ADMIN_PASSWORD.get_secret_value(),
+        )
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Build what lives for the process, keep it on app.state, and release it at the end."""
+    settings: Settings = app.state.settings
+    engine = make_engine(settings)
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.hasher = PasswordHasher.from_settings(settings)
+    app.state.token_codec = TokenCodec(settings)
+    app.state.password_policy = PasswordPolicy.from_settings(settings)
+    app.state.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    try:
+        await _bootstrap_first_admin(app, settings)
+        yield
+    finally:
+        if app.state.redis is not None:
+            await app.state.redis.aclose()
+        await engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the service. Tests pass their own Settings; the server reads the environment."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Gatehouse",
+        version="0.1.0",
+        summary="Accounts, tokens, sessions and tasks for your application.",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.CORS_ORIGINS:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.CORS_ORIGINS,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    app.add_middleware(RequestContextMiddleware)
+
+    api_v1 = APIRouter(prefix="/api/v1")
+    api_v1.include_router(auth_router)
+    api_v1.include_router(users_router)
+    app.include_router(api_v1)
+    app.include_router(ops_router)
+    return app

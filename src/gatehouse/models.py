@@ -1,0 +1,7 @@
+"""Every table, imported in one place for Alembic's metadata."""
+
+from gatehouse.auth.models import AuthSession, RefreshToken
+from gatehouse.core.db import Base
+from gatehouse.users.models import User
+
+__all__ = ["AuthSession", "Base", "RefreshToken", "User"]

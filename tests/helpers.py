@@ -1,0 +1,73 @@
+"""Small helpers for talking to the API in tests."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+PASSWORD = "correct horse battery staple"
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and give an HTTP client bound to it."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def register(
+    client: httpx.AsyncClient, email: str | None = None, password: str = PASSWORD, **extra: Any
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": email or unique_email(), "password": password, **extra},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, **headers: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": email, "password": password}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def signed_up(client: httpx.AsyncClient, email: str | None = None) -> dict[str, Any]:
+    """Register a user and log in: the user plus a token pair."""
+    user = await register(client, email)
+    tokens = await login(client, user["email"])
+    return {"user": user, **tokens}
+
+
+def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is the contract's error envelope with this status and code."""
+    assert response.status_code == status, response.text
+    error: dict[str, Any] = response.json()["error"]
+    assert error["code"] == code, error
+    assert error["path"] == response.request.url.path
+    assert error["request_id"] == response.headers["x-request-id"]
+    assert set(error) == {"code", "message", "path", "timestamp", "request_id", "details"}
+    if status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    return error

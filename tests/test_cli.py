@@ -1,0 +1,115 @@
+"""The `gatehouse` command: users create, db upgrade, the schema check of serve."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+from typer.testing import CliRunner
+
+from gatehouse import migrate
+from gatehouse.cli import app
+from gatehouse.core.db import make_sessionmaker
+from gatehouse.users.models import User
+from gatehouse.users.service import find_user_by_email
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("SECRET_KEY", "cli-test-secret-key-0123456789-abcdef")
+    monkeypatch.setenv("ARGON2_MEMORY_COST_KIB", "1024")
+    monkeypatch.setenv("ARGON2_TIME_COST", "1")
+    return database_url
+
+
+def _load_user(database_url: str, email: str) -> User | None:
+    async def load() -> User | None:
+        engine = create_async_engine(database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                return await find_user_by_email(session, email=email)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(load())
+
+
+def test_users_create_makes_an_admin(cli_env: str) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "users",
+            "create",
+            "--email",
+            "Root@Example.com",
+            "--password",
+            "a fine long secret",
+            "--admin",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    user = _load_user(cli_env, "root@example.com")
+    assert user is not None
+    assert (user.role, user.is_verified) == ("admin", True)
+
+
+def test_users_create_prompts_for_the_password(cli_env: str) -> None:
+    result = runner.invoke(
+        app,
+        ["users", "create", "--email", "prompted@example.com"],
+        input="a fine long secret\na fine long secret\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "a fine long secret" not in result.output
+    user = _load_user(cli_env, "prompted@example.com")
+    assert user is not None
+    assert user.role == "user"
+
+
+def test_users_create_refuses_a_taken_email_and_a_weak_password(cli_env: str) -> None:
+    args = ["users", "create", "--email", "twice@example.com", "--password"]
+    assert runner.invoke(app, [*args, "a fine long secret"]).exit_code == 0
+    taken = runner.invoke(app, [*args, "a fine long secret"])
+    assert taken.exit_code == 1
+    assert "already exists" in taken.output
+    weak = runner.invoke(
+        app, ["users", "create", "--email", "weak@example.com", "--password", "password"]
+    )
+    assert weak.exit_code == 1
+    assert "too common" in weak.output
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gatehouse", *args],
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+    env = {"DATABASE_URL": url, "SECRET_KEY": "k" * 40, "ENVIRONMENT": "production"}
+    refused = _run(["serve", "--port", "1"], env, tmp_path)
+    assert refused.returncode == 1
+    assert "out of date" in refused.stderr
+    assert "gatehouse db upgrade" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+    upgraded = _run(["db", "upgrade"], env, tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    current = _run(["db", "current"], env, tmp_path)
+    assert f"current: {migrate.head_revision()}" in current.stdout
