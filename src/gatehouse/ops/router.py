@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from gatehouse.core.errors import ServiceUnavailable
+from gatehouse.core.errors import NotFound, ServiceUnavailable
 from gatehouse.core.openapi import error_responses
 
 logger = logging.getLogger("gatehouse.ops")
@@ -61,3 +61,15 @@ async def ready(request: Request) -> JSONResponse:
     if failing:
         raise ServiceUnavailable(f"Not ready: {', '.join(failing)}", details={"checks": checks})
     return JSONResponse({"status": "ready", "checks": checks})
+
+
+@router.get("/.well-known/jwks.json", responses=error_responses(404))
+async def jwks(request: Request) -> dict[str, list[dict[str, Any]]]:
+    """The public key that verifies access tokens (EdDSA, ES256 or RS256 only).
+
+    With HS256 the key is the shared secret, so there is nothing to publish: 404.
+    """
+    jwk = request.app.state.token_codec.public_jwk
+    if jwk is None:
+        raise NotFound("No public key: access tokens are signed with a shared secret (HS256)")
+    return {"keys": [jwk]}
