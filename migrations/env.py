@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from logging.config import fileConfig
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from gatehouse.core.config import get_settings
+from gatehouse.core.db import UTCDateTime
 from gatehouse.models import Base
 
 config = context.config
@@ -19,10 +21,18 @@ if config.config_file_name is not None and not config.attributes.get("connection
 target_metadata = Base.metadata
 
 
+def _render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:
+    # Migrations spell our UTC column type as the plain SQLAlchemy type it stores.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        render_item=_render_item,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

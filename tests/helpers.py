@@ -71,3 +71,19 @@ def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[st
     if status == 401:
         assert response.headers["www-authenticate"] == "Bearer"
     return error
+
+
+async def make_admin(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
+    """A signed-up user promoted to admin directly in the database."""
+    from sqlalchemy import update
+
+    from gatehouse.users.models import User
+
+    account = await signed_up(client)
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            update(User).where(User.id == uuid.UUID(account["user"]["id"])).values(role="admin")
+        )
+        await session.commit()
+    account["user"]["role"] = "admin"
+    return account

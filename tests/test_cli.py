@@ -28,6 +28,7 @@ def cli_env(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     monkeypatch.setenv("SECRET_KEY", "cli-test-secret-key-0123456789-abcdef")
     monkeypatch.setenv("ARGON2_MEMORY_COST_KIB", "1024")
     monkeypatch.setenv("ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("COLUMNS", "200")  # rich tables wide enough to read whole cells
     return database_url
 
 
@@ -113,3 +114,42 @@ def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
     assert upgraded.returncode == 0, upgraded.stderr
     current = _run(["db", "current"], env, tmp_path)
     assert f"current: {migrate.head_revision()}" in current.stdout
+
+
+def test_users_list_set_role_and_deactivate(cli_env: str) -> None:
+    for email in ("first@example.com", "second@example.com"):
+        created = runner.invoke(
+            app, ["users", "create", "--email", email, "--password", "a fine long secret"]
+        )
+        assert created.exit_code == 0, created.output
+
+    listed = runner.invoke(app, ["users", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "first@example.com" in listed.output
+    assert "second@example.com" in listed.output
+
+    promoted = runner.invoke(app, ["users", "set-role", "first@example.com", "admin"])
+    assert promoted.exit_code == 0, promoted.output
+    user = _load_user(cli_env, "first@example.com")
+    assert user is not None
+    assert user.role == "admin"
+    admins = runner.invoke(app, ["users", "list", "--role", "admin"])
+    assert "first@example.com" in admins.output
+    assert "second@example.com" not in admins.output
+
+    # The only admin can be neither demoted nor deactivated.
+    refused = runner.invoke(app, ["users", "deactivate", "first@example.com"])
+    assert refused.exit_code == 1
+    assert "last active admin" in refused.output
+
+    deactivated = runner.invoke(app, ["users", "deactivate", "second@example.com"])
+    assert deactivated.exit_code == 0, deactivated.output
+    second = _load_user(cli_env, "second@example.com")
+    assert second is not None
+    assert second.is_active is False
+
+    unknown = runner.invoke(app, ["users", "deactivate", "nobody@example.com"])
+    assert unknown.exit_code == 1
+    assert "no user" in unknown.output
+    bad_role = runner.invoke(app, ["users", "set-role", "second@example.com", "root"])
+    assert bad_role.exit_code == 2

@@ -6,16 +6,19 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatehouse import migrate
 from gatehouse.core.config import Settings, describe_settings_error
 from gatehouse.core.db import make_engine, make_sessionmaker
 from gatehouse.core.errors import AppError
+from gatehouse.users.exceptions import UserNotFound
 
 app = typer.Typer(no_args_is_help=True, help="Gatehouse: accounts and tokens as a service.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
@@ -167,6 +170,83 @@ def users_create(
         print(with_engine(settings, create))
     except AppError as exc:
         raise fail(f"error: {exc.detail_message}") from None
+
+
+def _user_table(users: list[Any], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("id", "email", "name", "role", "active", "verified", "created"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(
+            str(user.id),
+            user.email,
+            user.full_name or "",
+            user.role,
+            "yes" if user.is_active else "no",
+            "yes" if user.is_verified else "no",
+            user.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    return table
+
+
+@users_app.command("list")
+def users_list(
+    q: Annotated[str | None, typer.Option(help="Search in email and name.")] = None,
+    role: Annotated[str | None, typer.Option(help="user or admin")] = None,
+    page: Annotated[int, typer.Option(min=1)] = 1,
+    page_size: Annotated[int, typer.Option(min=1, max=100)] = 50,
+) -> None:
+    """List users, newest first."""
+    from gatehouse.core.pagination import PageParams
+    from gatehouse.users import service as users_service
+
+    settings = load_settings()
+
+    async def fetch(engine: AsyncEngine) -> tuple[list[Any], int]:
+        async with make_sessionmaker(engine)() as session:
+            result = await users_service.list_users(
+                session, params=PageParams(page=page, page_size=page_size), q=q, role=role
+            )
+            return list(result.items), result.total
+
+    users, total = with_engine(settings, fetch)
+    Console().print(_user_table(users, f"users (page {page}, {len(users)} of {total})"))
+
+
+def _change_user(email: str, fields: dict[str, Any]) -> str:
+    from gatehouse.users import service as users_service
+
+    settings = load_settings()
+
+    async def change(engine: AsyncEngine) -> str:
+        async with make_sessionmaker(engine)() as session:
+            user = await users_service.find_user_by_email(session, email=email)
+            if user is None:
+                raise UserNotFound(f"no user with email {email}")
+            user = await users_service.admin_update_user(session, user_id=user.id, fields=fields)
+            return f"{user.email}: role {user.role}, {'active' if user.is_active else 'inactive'}"
+
+    try:
+        return with_engine(settings, change)
+    except AppError as exc:
+        raise fail(f"error: {exc.detail_message}") from None
+
+
+@users_app.command("set-role")
+def users_set_role(
+    email: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="user or admin")],
+) -> None:
+    """Give a user the role `user` or `admin` (the last active admin cannot be demoted)."""
+    if role not in ("user", "admin"):
+        raise fail("error: role must be user or admin", code=2)
+    print(_change_user(email, {"role": role}))
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: Annotated[str, typer.Argument()]) -> None:
+    """Deactivate a user: their sessions end and they can no longer log in."""
+    print(_change_user(email, {"is_active": False}))
 
 
 def main() -> None:

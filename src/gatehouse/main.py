@@ -19,6 +19,7 @@ from gatehouse.core.middleware import RequestContextMiddleware
 from gatehouse.core.openapi import operation_id
 from gatehouse.core.security import PasswordHasher, TokenCodec
 from gatehouse.ops.router import router as ops_router
+from gatehouse.tasks.router import router as tasks_router
 from gatehouse.users import service as users_service
 from gatehouse.users.router import router as users_router
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_v1 = APIRouter(prefix="/api/v1")
     api_v1.include_router(auth_router)
     api_v1.include_router(users_router)
+    api_v1.include_router(tasks_router)
     app.include_router(api_v1)
     app.include_router(ops_router)
     return app

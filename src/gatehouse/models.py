@@ -2,6 +2,7 @@
 
 from gatehouse.auth.models import AuthSession, RefreshToken
 from gatehouse.core.db import Base
+from gatehouse.tasks.models import Task
 from gatehouse.users.models import User
 
-__all__ = ["AuthSession", "Base", "RefreshToken", "User"]
+__all__ = ["AuthSession", "Base", "RefreshToken", "Task", "User"]

@@ -41,3 +41,11 @@ class PasswordRejected(AppError):
                 "fields": [{"loc": ["body", field], "msg": reason, "type": "password_policy"}]
             },
         )
+
+
+class InvalidPassword(AppError):
+    """The current password given to confirm a sensitive change is wrong."""
+
+    code = "INVALID_PASSWORD"
+    status = 400
+    message = "The current password is incorrect"

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, SessionNotFound
 from gatehouse.auth.models import AuthSession, RefreshToken
 from gatehouse.auth.passwords import PasswordPolicy
+from gatehouse.auth.sessions import end_all_sessions, revoke_sessions
 from gatehouse.core.db import utcnow
 from gatehouse.core.errors import InvalidToken
 from gatehouse.core.security import (
@@ -166,14 +167,6 @@ async def login(
     return tokens
 
 
-async def _revoke(session: AsyncSession, *, session_ids: list[uuid.UUID], now: datetime) -> None:
-    await session.execute(
-        update(AuthSession)
-        .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-
-
 async def refresh(session: AsyncSession, *, codec: TokenCodec, refresh_token: str) -> IssuedTokens:
     """Rotate a refresh token. A second use of one ends its whole session (reuse detection)."""
     now = utcnow()
@@ -215,7 +208,7 @@ async def refresh(session: AsyncSession, *, codec: TokenCodec, refresh_token: st
 async def _end_session_for_reuse(
     session: AsyncSession, *, auth_session: AuthSession, now: datetime
 ) -> NoReturn:
-    await _revoke(session, session_ids=[auth_session.id], now=now)
+    await revoke_sessions(session, session_ids=[auth_session.id], now=now)
     await session.commit()
     logger.warning(
         "refresh token reuse detected: session %s of user %s ended",
@@ -269,17 +262,8 @@ async def logout(
         )
         if other is not None:
             session_ids.append(other)
-    await _revoke(session, session_ids=session_ids, now=utcnow())
+    await revoke_sessions(session, session_ids=session_ids)
     await session.commit()
-
-
-async def end_all_sessions(session: AsyncSession, *, user_id: uuid.UUID) -> None:
-    """Revoke every session of a user (flushed, not committed): for logout-all and the like."""
-    await session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
 
 
 async def logout_all(session: AsyncSession, *, user_id: uuid.UUID) -> None:

@@ -6,7 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+PASSWORD_INPUT_MAX = 1024
+Role = Literal["user", "admin"]
+UserSort = Literal["created_at", "-created_at", "email", "-email"]
 
 
 class UserRead(BaseModel):
@@ -17,8 +21,41 @@ class UserRead(BaseModel):
     id: uuid.UUID
     email: str
     full_name: str | None
-    role: Literal["user", "admin"]
+    role: Role
     is_active: bool
     is_verified: bool
     created_at: datetime
     updated_at: datetime
+
+
+class UserUpdateMe(BaseModel):
+    """Your own profile. Changing the email needs the current password."""
+
+    full_name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = Field(default=None, max_length=320)
+    current_password: str | None = Field(default=None, min_length=1, max_length=PASSWORD_INPUT_MAX)
+
+    @model_validator(mode="after")
+    def _email_needs_password(self) -> UserUpdateMe:
+        if self.email is not None and self.current_password is None:
+            raise ValueError("current_password is required to change the email")
+        return self
+
+
+class UserDeleteMe(BaseModel):
+    password: str = Field(min_length=1, max_length=PASSWORD_INPUT_MAX)
+
+
+class AdminUserCreate(BaseModel):
+    email: EmailStr = Field(max_length=320)
+    password: str = Field(max_length=PASSWORD_INPUT_MAX)
+    full_name: str | None = Field(default=None, max_length=200)
+    role: Role = "user"
+    is_verified: bool = False
+
+
+class AdminUserUpdate(BaseModel):
+    full_name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = Field(default=None, max_length=320)
+    role: Role | None = None
+    is_active: bool | None = None

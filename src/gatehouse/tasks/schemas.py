@@ -1,0 +1,74 @@
+"""Wire shapes of tasks."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+Priority = Literal["low", "medium", "high"]
+TaskSort = Literal[
+    "created_at", "-created_at", "due_date", "-due_date", "priority", "-priority", "title", "-title"
+]
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _date_only(value: object) -> object:
+    """A date-time string such as "2026-01-01T10:00:00" is refused, not truncated."""
+    if isinstance(value, str) and not _DATE_ONLY.match(value):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    if isinstance(value, datetime):
+        raise ValueError("must be a date, YYYY-MM-DD")
+    return value
+
+
+DueDate = Annotated[
+    date | None, BeforeValidator(_date_only), Field(description="YYYY-MM-DD or null")
+]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Description = Annotated[str | None, Field(max_length=1000)]
+
+
+class TaskCreate(BaseModel):
+    title: Title
+    description: Description = None
+    completed: bool = False
+    priority: Priority = "medium"
+    due_date: DueDate = None
+
+
+class TaskReplace(TaskCreate):
+    """PUT: the whole task; fields left out take their defaults."""
+
+
+class TaskUpdate(BaseModel):
+    """PATCH: only the fields given change."""
+
+    title: Title | None = None
+    description: Description = None
+    completed: bool | None = None
+    priority: Priority | None = None
+    due_date: DueDate = None
+
+    @model_validator(mode="after")
+    def _required_fields_are_not_null(self) -> TaskUpdate:
+        for name in ("title", "completed", "priority"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class TaskRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    title: str
+    description: str | None
+    completed: bool
+    priority: Priority
+    due_date: date | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,118 @@
+"""Rules about tasks. Every query is scoped by the owner's id here, never filtered later."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.core.db import utcnow
+from gatehouse.core.pagination import PageParams, PageResult, contains_pattern, paginate
+from gatehouse.tasks.exceptions import TaskNotFound
+from gatehouse.tasks.models import DUE_DATE_MISSING, PRIORITY_RANK, Task
+
+# Each sort ends with the id so pages never overlap or skip; null due dates sort last.
+# Every order is one an index serves, read forwards or backwards (see models.py).
+_TASK_ORDER: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "created_at": (Task.created_at.asc(), Task.id.asc()),
+    "-created_at": (Task.created_at.desc(), Task.id.desc()),
+    "due_date": (DUE_DATE_MISSING.asc(), Task.due_date.asc(), Task.id.asc()),
+    "-due_date": (DUE_DATE_MISSING.asc(), Task.due_date.desc(), Task.id.desc()),
+    "priority": (PRIORITY_RANK.asc(), Task.created_at.asc(), Task.id.asc()),
+    "-priority": (PRIORITY_RANK.desc(), Task.created_at.desc(), Task.id.desc()),
+    "title": (Task.title.asc(), Task.id.asc()),
+    "-title": (Task.title.desc(), Task.id.desc()),
+}
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    params: PageParams,
+    completed: bool | None = None,
+    q: str | None = None,
+    sort: str = "-created_at",
+) -> PageResult[Task]:
+    """A page of the owner's tasks; `q` looks in title and description."""
+    statement = select(Task).where(Task.user_id == owner_id)
+    if completed is not None:
+        statement = statement.where(Task.completed == completed)
+    if q:
+        pattern = contains_pattern(q.lower())
+        statement = statement.where(
+            or_(
+                func.lower(Task.title).like(pattern, escape="\\"),
+                func.lower(Task.description).like(pattern, escape="\\"),
+            )
+        )
+    return await paginate(session, statement.order_by(*_TASK_ORDER[sort]), params)
+
+
+async def get_task(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+    """The owner's task; anyone else's, or none, is TaskNotFound."""
+    task = await session.scalar(select(Task).where(Task.id == task_id, Task.user_id == owner_id))
+    if task is None:
+        raise TaskNotFound()
+    return task
+
+
+async def find_tasks_by_title(
+    session: AsyncSession, *, owner_id: uuid.UUID, title: str
+) -> list[Task]:
+    """The owner's tasks whose title is `title` (case-insensitively)."""
+    result = await session.scalars(
+        select(Task)
+        .where(Task.user_id == owner_id, func.lower(Task.title) == title.strip().lower())
+        .order_by(Task.created_at.asc())
+    )
+    return list(result)
+
+
+async def add_task(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    title: str,
+    description: str | None = None,
+    completed: bool = False,
+    priority: str = "medium",
+    due_date: date | None = None,
+    commit: bool = True,
+) -> Task:
+    task = Task(
+        user_id=owner_id,
+        title=title,
+        description=description,
+        completed=completed,
+        priority=priority,
+        due_date=due_date,
+    )
+    session.add(task)
+    await session.flush()
+    if commit:
+        await session.commit()
+    return task
+
+
+async def change_task(
+    session: AsyncSession, *, task: Task, fields: dict[str, Any], commit: bool = True
+) -> Task:
+    """Apply `fields` (already validated) to one of the caller's tasks."""
+    for name, value in fields.items():
+        setattr(task, name, value)
+    task.updated_at = utcnow()
+    await session.flush()
+    if commit:
+        await session.commit()
+    return task
+
+
+async def delete_task(session: AsyncSession, *, task: Task, commit: bool = True) -> None:
+    await session.delete(task)
+    await session.flush()
+    if commit:
+        await session.commit()
