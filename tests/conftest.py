@@ -28,11 +28,13 @@ from gatehouse.core.config import Settings
 from gatehouse.main import create_app
 from gatehouse.models import Base
 from tests.helpers import running
+from tests.smtp import smtp_server, stopped_smtp_server
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
+__all__ = ["smtp_server", "stopped_smtp_server"]  # fixtures for every test module
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "ARGON2_MEMORY_COST_KIB": 1024,
         "ARGON2_TIME_COST": 1,
         "RATE_LIMIT_ENABLED": False,
+        "MAIL_WORKER_ENABLED": False,
+        "FORGOT_PASSWORD_MIN_SECONDS": 0,
         "PUBLIC_URL": "http://testserver",
     }
     values.update(overrides)

@@ -87,3 +87,28 @@ async def make_admin(app: FastAPI, client: httpx.AsyncClient) -> dict[str, Any]:
         await session.commit()
     account["user"]["role"] = "admin"
     return account
+
+
+async def deliver_mail(app: FastAPI) -> int:
+    """Run the outbox worker until nothing is due; returns how many went out."""
+    from gatehouse.mail.worker import MailWorker
+
+    worker = MailWorker(
+        sessionmaker=app.state.sessionmaker,
+        backend=app.state.mail_backend,
+        settings=app.state.settings,
+    )
+    total = 0
+    while sent := await worker.run_once():
+        total += sent
+    return total
+
+
+def link_token(message: Any, path: str) -> str:
+    """The token of the `{PUBLIC_URL}/{path}?token=…` link in a mail's text part."""
+    import re
+
+    text = message.get_body(("plain",)).get_content()
+    match = re.search(rf"http://testserver/{path}\?token=([A-Za-z0-9_\-]+)", text)
+    assert match, text
+    return match.group(1)

@@ -103,7 +103,12 @@ def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Complete
 
 def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    env = {"DATABASE_URL": url, "SECRET_KEY": "k" * 40, "ENVIRONMENT": "production"}
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "k" * 40,
+        "ENVIRONMENT": "production",
+        "EMAIL_BACKEND": "file",
+    }
     refused = _run(["serve", "--port", "1"], env, tmp_path)
     assert refused.returncode == 1
     assert "out of date" in refused.stderr
@@ -153,3 +158,70 @@ def test_users_list_set_role_and_deactivate(cli_env: str) -> None:
     assert "no user" in unknown.output
     bad_role = runner.invoke(app, ["users", "set-role", "second@example.com", "root"])
     assert bad_role.exit_code == 2
+
+
+def _enqueue(database_url: str, count: int) -> None:
+    from gatehouse.mail import service as mail_service
+
+    async def enqueue() -> None:
+        engine = create_async_engine(database_url)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                for index in range(count):
+                    await mail_service.enqueue(
+                        session,
+                        to=f"cli{index}@example.com",
+                        template="password_changed",
+                        context={"name": None, "reset_url": "http://x/reset-password"},
+                    )
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(enqueue())
+
+
+def test_worker_once_delivers_and_mail_status_counts(
+    cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EMAIL_BACKEND", "file")
+    monkeypatch.setenv("EMAIL_FILE_DIR", str(tmp_path / "sent"))
+    _enqueue(cli_env, 3)
+    before = runner.invoke(app, ["mail", "status"])
+    assert before.exit_code == 0, before.output
+    assert "3" in before.output
+
+    delivered = runner.invoke(app, ["worker", "--once"])
+    assert delivered.exit_code == 0, delivered.output
+    assert len(list((tmp_path / "sent").glob("*.eml"))) == 3
+    after = runner.invoke(app, ["mail", "status"])
+    pending, sent, failed = after.output.splitlines()[-2].replace("│", " ").split()
+    assert (pending, sent, failed) == ("0", "3", "0")
+
+
+def test_mail_retry_requeues_failed_messages(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import update
+
+    from gatehouse.core.db import utcnow
+    from gatehouse.mail.models import OutboxMessage
+
+    _enqueue(cli_env, 2)
+
+    async def fail_all() -> None:
+        engine = create_async_engine(cli_env)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    update(OutboxMessage).values(failed_at=utcnow(), attempts=8, last_error="boom")
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(fail_all())
+    status = runner.invoke(app, ["mail", "status"])
+    assert status.output.splitlines()[-2].replace("│", " ").split() == ["0", "0", "2"]
+    retried = runner.invoke(app, ["mail", "retry"])
+    assert retried.exit_code == 0
+    assert "re-queued 2" in retried.output
+    status = runner.invoke(app, ["mail", "status"])
+    assert status.output.splitlines()[-2].replace("│", " ").split() == ["2", "0", "0"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -23,8 +24,10 @@ from gatehouse.users.exceptions import UserNotFound
 app = typer.Typer(no_args_is_help=True, help="Gatehouse: accounts and tokens as a service.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
 users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
+mail_app = typer.Typer(no_args_is_help=True, help="The outbox of mail waiting to be sent.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(mail_app, name="mail")
 
 T = TypeVar("T")
 
@@ -247,6 +250,68 @@ def users_set_role(
 def users_deactivate(email: Annotated[str, typer.Argument()]) -> None:
     """Deactivate a user: their sessions end and they can no longer log in."""
     print(_change_user(email, {"is_active": False}))
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
+) -> None:
+    """Deliver the mail outbox (run several; each message goes out once).
+
+    Set MAIL_WORKER_ENABLED=false on the service processes when you run this.
+    """
+    from gatehouse.mail.backends import make_backend
+    from gatehouse.mail.worker import MailWorker
+
+    settings = load_settings()
+
+    async def deliver(engine: AsyncEngine) -> None:
+        mail_worker = MailWorker(
+            sessionmaker=make_sessionmaker(engine),
+            backend=make_backend(settings),
+            settings=settings,
+        )
+        if once:
+            while await mail_worker.run_once():
+                pass
+            return
+        await mail_worker.run_forever()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        with_engine(settings, deliver)
+
+
+@mail_app.command("status")
+def mail_status() -> None:
+    """Counts of pending, sent and failed messages."""
+    from gatehouse.mail import service as mail_service
+
+    settings = load_settings()
+
+    async def count(engine: AsyncEngine) -> mail_service.OutboxStatus:
+        async with make_sessionmaker(engine)() as session:
+            return await mail_service.status(session)
+
+    result = with_engine(settings, count)
+    table = Table(title="mail outbox")
+    for column in ("pending", "sent", "failed"):
+        table.add_column(column, justify="right")
+    table.add_row(str(result.pending), str(result.sent), str(result.failed))
+    Console().print(table)
+
+
+@mail_app.command("retry")
+def mail_retry() -> None:
+    """Queue every failed message again, with fresh attempts."""
+    from gatehouse.mail import service as mail_service
+
+    settings = load_settings()
+
+    async def retry(engine: AsyncEngine) -> int:
+        async with make_sessionmaker(engine)() as session:
+            return await mail_service.retry_failed(session)
+
+    print(f"re-queued {with_engine(settings, retry)} failed message(s)")
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,10 +20,13 @@ from gatehouse.core.errors import install_error_handlers
 from gatehouse.core.middleware import RequestContextMiddleware
 from gatehouse.core.openapi import operation_id
 from gatehouse.core.security import PasswordHasher, TokenCodec
+from gatehouse.mail.backends import make_backend
+from gatehouse.mail.worker import MailWorker
 from gatehouse.ops.router import router as ops_router
 from gatehouse.tasks.router import router as tasks_router
 from gatehouse.users import service as users_service
 from gatehouse.users.router import router as users_router
+from gatehouse.web.router import router as web_router
 
 logger = logging.getLogger("gatehouse")
 
@@ -50,10 +55,23 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.token_codec = TokenCodec(settings)
     app.state.password_policy = PasswordPolicy.from_settings(settings)
     app.state.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    app.state.mail_backend = make_backend(settings)
+    worker_task: asyncio.Task[None] | None = None
     try:
         await _bootstrap_first_admin(app, settings)
+        if settings.MAIL_WORKER_ENABLED:
+            worker = MailWorker(
+                sessionmaker=app.state.sessionmaker,
+                backend=app.state.mail_backend,
+                settings=settings,
+            )
+            worker_task = asyncio.create_task(worker.run_forever(), name="mail-worker")
         yield
     finally:
+        if worker_task is not None:
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await engine.dispose()
@@ -88,4 +106,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_v1.include_router(tasks_router)
     app.include_router(api_v1)
     app.include_router(ops_router)
+    app.include_router(web_router)
     return app

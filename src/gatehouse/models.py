@@ -1,8 +1,17 @@
 """Every table, imported in one place for Alembic's metadata."""
 
-from gatehouse.auth.models import AuthSession, RefreshToken
+from gatehouse.auth.models import AuthSession, OneTimeToken, RefreshToken
 from gatehouse.core.db import Base
+from gatehouse.mail.models import OutboxMessage
 from gatehouse.tasks.models import Task
 from gatehouse.users.models import User
 
-__all__ = ["AuthSession", "Base", "RefreshToken", "Task", "User"]
+__all__ = [
+    "AuthSession",
+    "Base",
+    "OneTimeToken",
+    "OutboxMessage",
+    "RefreshToken",
+    "Task",
+    "User",
+]

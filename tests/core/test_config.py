@@ -82,11 +82,15 @@ def test_bad_values_are_named_in_one_line() -> None:
 
 
 def test_production_refuses_a_missing_or_short_secret_key() -> None:
-    assert _refusal(ENVIRONMENT="production").startswith("configuration error: SECRET_KEY:")
-    assert _refusal(ENVIRONMENT="production", SECRET_KEY="short").startswith(
-        "configuration error: SECRET_KEY:"
-    )
-    assert _settings(ENVIRONMENT="production", SECRET_KEY="k" * 32).secret_key == "k" * 32
+    production = {"ENVIRONMENT": "production", "EMAIL_BACKEND": "file"}
+    assert _refusal(**production).startswith("configuration error: SECRET_KEY:")
+    assert _refusal(**production, SECRET_KEY="short").startswith("configuration error: SECRET_KEY:")
+    assert _settings(**production, SECRET_KEY="k" * 32).secret_key == "k" * 32
+
+
+def test_production_refuses_the_console_mail_backend() -> None:
+    refusal = _refusal(ENVIRONMENT="production", SECRET_KEY="k" * 40)
+    assert refusal.startswith("configuration error: EMAIL_BACKEND:")
 
 
 @pytest.mark.parametrize(
@@ -102,6 +106,7 @@ def test_serve_refuses_to_start_with_exit_status_2_and_one_line(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "SECRET_KEY"))}
     env["ENVIRONMENT"] = "production"
+    env["EMAIL_BACKEND"] = "file"
     if value is not None:
         env[variable] = value
         env.setdefault("SECRET_KEY", "k" * 40)

@@ -49,3 +49,15 @@ class InvalidPassword(AppError):
     code = "INVALID_PASSWORD"
     status = 400
     message = "The current password is incorrect"
+
+
+class InvalidResetToken(AppError):
+    code = "INVALID_RESET_TOKEN"
+    status = 400
+    message = "The reset link is invalid or has expired"
+
+
+class InvalidVerificationToken(AppError):
+    code = "INVALID_VERIFICATION_TOKEN"
+    status = 400
+    message = "The verification link is invalid or has expired"

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from gatehouse.auth import recovery
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import (
     ClientDep,
@@ -17,14 +18,20 @@ from gatehouse.auth.dependencies import (
     TokenCodecDep,
 )
 from gatehouse.auth.schemas import (
+    ChangePasswordRequest,
+    ForgotPasswordRequest,
     LoginRequest,
     LogoutRequest,
+    Message,
     RefreshRequest,
     RegisterRequest,
+    ResetPasswordRequest,
     SessionRead,
     TokenPair,
+    VerifyRequest,
 )
 from gatehouse.auth.service import IssuedTokens
+from gatehouse.core.config import SettingsDep
 from gatehouse.core.db import SessionDep
 from gatehouse.core.ids import parse_id
 from gatehouse.core.openapi import error_responses
@@ -60,8 +67,10 @@ async def register(
     session: SessionDep,
     hasher: HasherDep,
     policy: PolicyDep,
+    settings: SettingsDep,
 ) -> UserRead:
-    """Create an account. Privileged fields (role, is_active, is_verified) are ignored."""
+    """Create an account and mail it a verification link. Privileged fields (role,
+    is_active, is_verified) are ignored."""
     user = await auth_service.register(
         session,
         hasher=hasher,
@@ -69,6 +78,7 @@ async def register(
         email=str(data.email),
         password=data.password,
         full_name=data.full_name,
+        settings=settings,
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserRead.model_validate(user)
@@ -169,3 +179,88 @@ async def revoke_session(session_id: str, user: CurrentUser, session: SessionDep
     await auth_service.revoke_session(
         session, user_id=user.id, session_id=parse_id(session_id, not_found="Session not found")
     )
+
+
+RESET_LINK_ANSWER = "If an account exists for this email, a reset link is on its way."
+
+
+@router.post(
+    "/forgot-password",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(422, 429),
+)
+async def forgot_password(
+    data: ForgotPasswordRequest, session: SessionDep, settings: SettingsDep
+) -> Message:
+    """Mail a reset link. The answer is the same, in body and time, for unknown emails."""
+    await recovery.forgot_password(session, email=str(data.email), settings=settings)
+    return Message(message=RESET_LINK_ANSWER)
+
+
+@router.post(
+    "/reset-password",
+    responses=error_responses(400, 422, codes={400: "INVALID_RESET_TOKEN"}),
+)
+async def reset_password(
+    data: ResetPasswordRequest,
+    session: SessionDep,
+    hasher: HasherDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+) -> Message:
+    """Set a new password with the token from the reset mail. Every session ends."""
+    await recovery.reset_password(
+        session,
+        hasher=hasher,
+        policy=policy,
+        token=data.token,
+        new_password=data.new_password,
+        settings=settings,
+    )
+    return Message(message="Your password has been reset. Please log in again.")
+
+
+@router.post(
+    "/change-password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(400, 401, 422, codes={400: "INVALID_PASSWORD"}),
+)
+async def change_password(
+    data: ChangePasswordRequest,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    hasher: HasherDep,
+    policy: PolicyDep,
+    settings: SettingsDep,
+) -> None:
+    """Change your password. Your other sessions end and a notice is mailed to you."""
+    await recovery.change_password(
+        session,
+        hasher=hasher,
+        policy=policy,
+        user=principal.user,
+        current_session=principal.session.id,
+        current_password=data.current_password,
+        new_password=data.new_password,
+        settings=settings,
+    )
+
+
+@router.post(
+    "/verify/request", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(401)
+)
+async def request_verification(
+    user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> Message:
+    """Mail a new verification link (nothing is sent when the email is verified already)."""
+    await recovery.request_verification(session, user=user, settings=settings)
+    return Message(message="If your email is not verified yet, a verification link is on its way.")
+
+
+@router.post(
+    "/verify",
+    responses=error_responses(400, 422, codes={400: "INVALID_VERIFICATION_TOKEN"}),
+)
+async def verify(data: VerifyRequest, session: SessionDep) -> UserRead:
+    """Confirm an email address with the token from the verification mail."""
+    return UserRead.model_validate(await recovery.verify_email(session, token=data.token))

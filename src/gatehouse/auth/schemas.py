@@ -48,3 +48,25 @@ class SessionRead(BaseModel):
     user_agent: str | None
     ip: str | None
     current: bool
+
+
+class ForgotPasswordRequest(BaseModel):
+    email: EmailStr = Field(max_length=320)
+
+
+class ResetPasswordRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=TOKEN_INPUT_MAX)
+    new_password: str = Field(max_length=PASSWORD_INPUT_MAX)
+
+
+class ChangePasswordRequest(BaseModel):
+    current_password: str = Field(min_length=1, max_length=PASSWORD_INPUT_MAX)
+    new_password: str = Field(max_length=PASSWORD_INPUT_MAX)
+
+
+class VerifyRequest(BaseModel):
+    token: str = Field(min_length=1, max_length=TOKEN_INPUT_MAX)
+
+
+class Message(BaseModel):
+    message: str

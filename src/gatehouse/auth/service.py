@@ -11,12 +11,14 @@ from typing import NoReturn
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.auth import recovery
 from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, SessionNotFound
 from gatehouse.auth.models import AuthSession, RefreshToken
 from gatehouse.auth.passwords import PasswordPolicy
 from gatehouse.auth.sessions import end_all_sessions, revoke_sessions
+from gatehouse.core.config import Settings
 from gatehouse.core.db import utcnow
-from gatehouse.core.errors import InvalidToken
+from gatehouse.core.errors import Forbidden, InvalidToken
 from gatehouse.core.security import (
     AccessClaims,
     PasswordHasher,
@@ -65,11 +67,13 @@ async def register(
     email: str,
     password: str,
     full_name: str | None,
+    settings: Settings,
 ) -> User:
-    """Create an account (role user, unverified)."""
+    """Create an account (role user, unverified) and mail it a verification link."""
     user = await users_service.create_user(
         session, hasher=hasher, policy=policy, email=email, password=password, full_name=full_name
     )
+    await recovery.queue_verification(session, user=user, settings=settings)
     await session.commit()
     return user
 
@@ -303,3 +307,49 @@ async def revoke_session(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise SessionNotFound()
     await session.commit()
+
+
+async def start_browser_session(
+    session: AsyncSession,
+    *,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    email: str,
+    password: str,
+    client: ClientInfo,
+) -> tuple[User, str]:
+    """Log in for the cookie API: a `browser` session and the cookie value (stored hashed)."""
+    user = await authenticate(session, hasher=hasher, email=email, password=password)
+    cookie = new_opaque_token()
+    await start_session(
+        session,
+        codec=codec,
+        user=user,
+        client=client,
+        now=utcnow(),
+        kind="browser",
+        token_hash=hash_token(cookie),
+    )
+    await session.commit()
+    return user, cookie
+
+
+async def resolve_browser_session(session: AsyncSession, *, cookie: str) -> Principal:
+    """The live browser session and active user behind a cookie; otherwise FORBIDDEN."""
+    row = (
+        await session.execute(
+            select(AuthSession, User)
+            .join(User, AuthSession.user_id == User.id)
+            .where(AuthSession.token_hash == hash_token(cookie), AuthSession.kind == "browser")
+        )
+    ).first()
+    if row is None or not token_matches(cookie, row[0].token_hash or ""):
+        raise Forbidden()
+    auth_session, user = row
+    if (
+        auth_session.revoked_at is not None
+        or auth_session.expires_at <= utcnow()
+        or not user.is_active
+    ):
+        raise Forbidden()
+    return Principal(user=user, session=auth_session)

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     SMTP_TLS: Literal["none", "starttls", "tls"] = "none"
     EMAIL_FROM: str = "Gatehouse <no-reply@localhost>"
     EMAIL_FILE_DIR: Path = Path("./mail")
+    MAIL_WORKER_ENABLED: bool = True  # turn off when `gatehouse worker` runs separately
+    MAIL_MAX_ATTEMPTS: int = Field(default=8, ge=1, le=100)
+    MAIL_RETRY_BASE_SECONDS: float = Field(default=5.0, gt=0, le=3600)
+    MAIL_POLL_SECONDS: float = Field(default=1.0, gt=0, le=600)
+    SMTP_TIMEOUT_SECONDS: float = Field(default=10.0, gt=0, le=300)
+    # Forgot-password answers no sooner than this, so known and unknown emails take as long.
+    FORGOT_PASSWORD_MIN_SECONDS: float = Field(default=0.25, ge=0, le=10)
 
     # --- bootstrap
     FIRST_ADMIN_EMAIL: str | None = None
@@ -138,6 +145,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"JWT_PRIVATE_KEY_FILE: required with {self.JWT_ALGORITHM}")
             if not self.JWT_PRIVATE_KEY_FILE.is_file():
                 raise ValueError(f"JWT_PRIVATE_KEY_FILE: no such file {self.JWT_PRIVATE_KEY_FILE}")
+        if self.ENVIRONMENT == "production" and self.EMAIL_BACKEND == "console":
+            raise ValueError(
+                "EMAIL_BACKEND: console writes reset links to the log; "
+                "use smtp or file in production"
+            )
         if self.ENVIRONMENT == "production":
             key = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY else ""
             if len(key) < MIN_PRODUCTION_SECRET_LENGTH:

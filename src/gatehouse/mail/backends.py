@@ -1,0 +1,73 @@
+"""Ways a message leaves: the log (development), .eml files, or SMTP."""
+
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+import anyio
+import anyio.to_thread
+
+from gatehouse.core.config import Settings
+
+logger = logging.getLogger("gatehouse.mail")
+
+
+class MailBackend(Protocol):
+    async def send(self, message: EmailMessage) -> None:
+        """Deliver or raise; a raise means the worker tries again later."""
+
+
+class ConsoleBackend:
+    """Development: print the message (links included) to the log."""
+
+    async def send(self, message: EmailMessage) -> None:
+        body = message.get_body(("plain",))
+        text = body.get_content() if body is not None else ""
+        logger.info("mail to %s: %s\n%s", message["To"], message["Subject"], text)
+
+
+class FileBackend:
+    """One .eml file per message in a directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _write(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = str(message["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_")
+        (self.directory / f"{name}.eml").write_bytes(bytes(message))
+
+    async def send(self, message: EmailMessage) -> None:
+        await anyio.to_thread.run_sync(self._write, message)
+
+
+class SmtpBackend:
+    """aiosmtplib, with no TLS, STARTTLS or implicit TLS, and optional login."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def send(self, message: EmailMessage) -> None:
+        settings = self.settings
+        await aiosmtplib.send(
+            message,
+            hostname=settings.SMTP_HOST,
+            port=settings.SMTP_PORT,
+            username=settings.SMTP_USER,
+            password=settings.SMTP_PASSWORD.get_secret_value() if settings.SMTP_PASSWORD else None,
+            use_tls=settings.SMTP_TLS == "tls",
+            start_tls=settings.SMTP_TLS == "starttls",
+            timeout=settings.SMTP_TIMEOUT_SECONDS,
+        )
+
+
+def make_backend(settings: Settings) -> MailBackend:
+    if settings.EMAIL_BACKEND == "smtp":
+        return SmtpBackend(settings)
+    if settings.EMAIL_BACKEND == "file":
+        return FileBackend(settings.EMAIL_FILE_DIR)
+    return ConsoleBackend()

@@ -1,0 +1,89 @@
+"""Writing mail to the outbox (in the caller's transaction) and looking after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.core.db import utcnow
+from gatehouse.mail.models import OutboxMessage
+
+Template = Literal["verify_email", "reset_password", "password_changed"]
+
+SUBJECTS: dict[Template, str] = {
+    "verify_email": "Confirm your email address",
+    "reset_password": "Reset your password",
+    "password_changed": "Your password was changed",
+}
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("gatehouse.mail", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def render(template: Template, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) of a message."""
+    environment = _templates()
+    text = environment.get_template(f"{template}.txt").render(**context)
+    html = environment.get_template(f"{template}.html").render(**context)
+    return SUBJECTS[template], text, html
+
+
+async def enqueue(
+    session: AsyncSession, *, to: str, template: Template, context: dict[str, Any]
+) -> OutboxMessage:
+    """Add a message to the outbox, in the caller's transaction (flushed, not committed)."""
+    subject, text, html = render(template, context)
+    message = OutboxMessage(to=to, subject=subject, text=text, html=html)
+    session.add(message)
+    await session.flush()
+    return message
+
+
+@dataclass(frozen=True)
+class OutboxStatus:
+    pending: int
+    sent: int
+    failed: int
+
+
+async def status(session: AsyncSession) -> OutboxStatus:
+    """How many messages wait, went out, and failed for good."""
+    sent = OutboxMessage.sent_at.is_not(None)
+    failed = OutboxMessage.sent_at.is_(None) & OutboxMessage.failed_at.is_not(None)
+    row = (
+        await session.execute(
+            select(
+                func.count(case((sent, 1))),
+                func.count(case((failed, 1))),
+                func.count(),
+            )
+        )
+    ).one()
+    sent_count, failed_count, total = (int(value or 0) for value in row)
+    return OutboxStatus(
+        pending=total - sent_count - failed_count, sent=sent_count, failed=failed_count
+    )
+
+
+async def retry_failed(session: AsyncSession) -> int:
+    """Put every failed message back in the queue with fresh attempts; returns how many."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_not(None))
+        .values(failed_at=None, attempts=0, next_attempt_at=utcnow(), claimed_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
