@@ -12,12 +12,14 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import redis
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -98,7 +100,11 @@ def database_url(database: Database, tmp_path: Path) -> Iterator[str]:
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
-    """Settings for a test: a fixed key and cheap hashing, unless the test overrides them."""
+    """Settings for a test: a fixed key and cheap hashing, unless the test overrides them.
+
+    On PostgreSQL (with TEST_REDIS_URL) limits are shared through Redis, under the key
+    prefix of this test alone.
+    """
     values: dict[str, Any] = {
         "ENVIRONMENT": "development",
         "DATABASE_URL": database_url,
@@ -110,8 +116,33 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "FORGOT_PASSWORD_MIN_SECONDS": 0,
         "PUBLIC_URL": "http://testserver",
     }
+    if TEST_REDIS_URL and database_url.startswith("postgresql"):
+        values["REDIS_URL"] = TEST_REDIS_URL
+        values["REDIS_KEY_PREFIX"] = redis_prefix.get()
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+redis_prefix: ContextVar[str] = ContextVar("redis_prefix", default="gatehouse-test")
+
+
+@pytest.fixture(autouse=True)
+def isolated_redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"gatehouse-test-{uuid.uuid4().hex[:12]}"
+    token = redis_prefix.set(prefix)
+    yield prefix
+    redis_prefix.reset(token)
+    if TEST_REDIS_URL:
+        client = redis.Redis.from_url(TEST_REDIS_URL)
+        try:
+            keys = list(client.scan_iter(match=f"*{prefix}*", count=500))
+            if keys:
+                client.delete(*keys)
+        except redis.RedisError:
+            pass  # a test that stopped Redis on purpose
+        finally:
+            client.close()
 
 
 @pytest.fixture

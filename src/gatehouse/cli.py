@@ -93,7 +93,6 @@ def serve(
         raise fail(f"database unreachable: {exc}") from None
     if problem:
         raise fail(problem)
-    trusted = ",".join(settings.TRUSTED_PROXIES)
     uvicorn.run(
         "gatehouse.main:create_app",
         factory=True,
@@ -103,11 +102,11 @@ def serve(
         reload=reload,
         loop="uvloop",
         http="httptools",
-        # uvicorn trusts proxy headers from 127.0.0.1 unless told otherwise; a client could
-        # then forge its address. Only TRUSTED_PROXIES may set it.
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted or None,
+        # uvicorn would trust proxy headers from 127.0.0.1 on its own, and a client could
+        # then forge its address. The app reads them itself, from TRUSTED_PROXIES only.
+        proxy_headers=False,
         server_header=False,
+        log_config=None,  # the app's own logging (JSON in production) takes uvicorn's too
         log_level="info",
     )
 
@@ -226,7 +225,9 @@ def _change_user(email: str, fields: dict[str, Any]) -> str:
             user = await users_service.find_user_by_email(session, email=email)
             if user is None:
                 raise UserNotFound(f"no user with email {email}")
-            user = await users_service.admin_update_user(session, user_id=user.id, fields=fields)
+            user = await users_service.admin_update_user(
+                session, user_id=user.id, fields=fields, actor_id=None, client=None
+            )
             return f"{user.email}: role {user.role}, {'active' if user.is_active else 'inactive'}"
 
     try:

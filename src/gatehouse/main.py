@@ -8,17 +8,22 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
+from gatehouse.audit.router import router as audit_router
 from gatehouse.auth.passwords import PasswordPolicy
 from gatehouse.auth.router import router as auth_router
+from gatehouse.auth.throttle import AccountThrottle
 from gatehouse.core.config import Settings, get_settings
 from gatehouse.core.db import make_engine, make_sessionmaker
 from gatehouse.core.errors import install_error_handlers
+from gatehouse.core.logging import configure_logging
+from gatehouse.core.metrics import Metrics, MetricsMiddleware
 from gatehouse.core.middleware import RequestContextMiddleware
 from gatehouse.core.openapi import operation_id
+from gatehouse.core.ratelimit import RateLimiter
 from gatehouse.core.security import PasswordHasher, TokenCodec
 from gatehouse.mail.backends import make_backend
 from gatehouse.mail.worker import MailWorker
@@ -48,6 +53,7 @@ async def _bootstrap_first_admin(app: FastAPI, settings: Settings) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Build what lives for the process, keep it on app.state, and release it at the end."""
     settings: Settings = app.state.settings
+    metrics: Metrics = app.state.metrics
     engine = make_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -56,6 +62,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.password_policy = PasswordPolicy.from_settings(settings)
     app.state.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
     app.state.mail_backend = make_backend(settings)
+    app.state.limiter = RateLimiter(settings)
+    app.state.limiter.on_limited = lambda name: metrics.rate_limited.labels(name).inc()
+    app.state.throttle = AccountThrottle(app.state.limiter)
     worker_task: asyncio.Task[None] | None = None
     try:
         await _bootstrap_first_admin(app, settings)
@@ -80,6 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the service. Tests pass their own Settings; the server reads the environment."""
     settings = settings or get_settings()
+    configure_logging(settings)
     app = FastAPI(
         title="Gatehouse",
         version="0.1.0",
@@ -88,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    # Built here, not in the lifespan: the middleware below needs it at construction.
+    app.state.metrics = Metrics()
     install_error_handlers(app)
     if settings.CORS_ORIGINS:
         app.add_middleware(
@@ -98,13 +110,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.TRUSTED_PROXIES)
 
-    api_v1 = APIRouter(prefix="/api/v1")
-    api_v1.include_router(auth_router)
-    api_v1.include_router(users_router)
-    api_v1.include_router(tasks_router)
-    app.include_router(api_v1)
+    # Each router carries its full prefix, so a route's template (for metrics) is whole.
+    for router in (auth_router, users_router, tasks_router, audit_router):
+        app.include_router(router)
     app.include_router(ops_router)
     app.include_router(web_router)
     return app

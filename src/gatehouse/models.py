@@ -1,5 +1,6 @@
 """Every table, imported in one place for Alembic's metadata."""
 
+from gatehouse.audit.models import AuditEvent
 from gatehouse.auth.models import AuthSession, OneTimeToken, RefreshToken
 from gatehouse.core.db import Base
 from gatehouse.mail.models import OutboxMessage
@@ -7,6 +8,7 @@ from gatehouse.tasks.models import Task
 from gatehouse.users.models import User
 
 __all__ = [
+    "AuditEvent",
     "AuthSession",
     "Base",
     "OneTimeToken",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -9,9 +10,12 @@ from fastapi.security import OAuth2PasswordBearer
 
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.passwords import PasswordPolicy
-from gatehouse.auth.service import ClientInfo, Principal
+from gatehouse.auth.service import Principal
+from gatehouse.auth.throttle import AccountThrottle
+from gatehouse.core.client import ClientInfo, client_ip
 from gatehouse.core.db import SessionDep, utcnow
 from gatehouse.core.errors import Forbidden, NotAuthenticated
+from gatehouse.core.ratelimit import RateLimited, email_key, limiter_of, submitted_email
 from gatehouse.core.security import PasswordHasher, TokenCodec
 from gatehouse.users.models import User
 
@@ -38,13 +42,16 @@ def _policy(request: Request) -> PasswordPolicy:
 
 
 def _client(request: Request) -> ClientInfo:
-    return ClientInfo(
-        ip=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-    )
+    return ClientInfo.of(request)
+
+
+def _throttle(request: Request) -> AccountThrottle:
+    throttle: AccountThrottle = request.app.state.throttle
+    return throttle
 
 
 HasherDep = Annotated[PasswordHasher, Depends(_hasher)]
+ThrottleDep = Annotated[AccountThrottle, Depends(_throttle)]
 TokenCodecDep = Annotated[TokenCodec, Depends(_codec)]
 PolicyDep = Annotated[PasswordPolicy, Depends(_policy)]
 ClientDep = Annotated[ClientInfo, Depends(_client)]
@@ -80,3 +87,21 @@ async def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def login_rate_limit(email_field: str) -> Callable[..., Awaitable[None]]:
+    """RATE_LIMIT_LOGIN per account+IP and RATE_LIMIT_LOGIN_IP per IP, shared by /token,
+    /login and POST /sessions. A refused attempt still counts as a failed login for the
+    account's throttle."""
+
+    async def limit(request: Request, throttle: ThrottleDep) -> None:
+        email = await submitted_email(request, email_field)
+        ip = client_ip(request)
+        try:
+            await limiter_of(request).check(("login_ip", (ip,)), ("login", (email_key(email), ip)))
+        except RateLimited:
+            if email:
+                await throttle.record_failure(email, extend=False)
+            raise
+
+    return limit

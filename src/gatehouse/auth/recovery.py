@@ -7,7 +7,6 @@ written to the outbox in the same transaction as the change that causes it.
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from datetime import timedelta
@@ -17,6 +16,7 @@ import anyio
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.audit import service as audit_service
 from gatehouse.auth.exceptions import (
     InvalidPassword,
     InvalidResetToken,
@@ -25,6 +25,8 @@ from gatehouse.auth.exceptions import (
 from gatehouse.auth.models import OneTimeToken
 from gatehouse.auth.passwords import PasswordPolicy
 from gatehouse.auth.sessions import end_all_sessions
+from gatehouse.auth.throttle import AccountThrottle
+from gatehouse.core.client import ClientInfo
 from gatehouse.core.config import Settings
 from gatehouse.core.db import utcnow
 from gatehouse.core.errors import AppError
@@ -32,8 +34,6 @@ from gatehouse.core.security import PasswordHasher, hash_token, new_opaque_token
 from gatehouse.mail import service as mail_service
 from gatehouse.users import service as users_service
 from gatehouse.users.models import User
-
-logger = logging.getLogger("gatehouse.auth")
 
 Purpose = Literal["reset", "verify"]
 
@@ -128,12 +128,13 @@ async def request_verification(session: AsyncSession, *, user: User, settings: S
     await session.commit()
 
 
-async def verify_email(session: AsyncSession, *, token: str) -> User:
+async def verify_email(session: AsyncSession, *, token: str, client: ClientInfo) -> User:
     """Mark the email the token was sent to as verified."""
     user = await _redeem_token(
         session, token=token, purpose="verify", error=InvalidVerificationToken
     )
     user.is_verified = True
+    audit_service.record(session, kind="email_verified", user_id=user.id, client=client)
     await session.commit()
     return user
 
@@ -154,7 +155,9 @@ async def issue_reset_token(session: AsyncSession, *, user: User, settings: Sett
     return token
 
 
-async def forgot_password(session: AsyncSession, *, email: str, settings: Settings) -> str | None:
+async def forgot_password(
+    session: AsyncSession, *, email: str, settings: Settings, client: ClientInfo
+) -> str | None:
     """Mail a reset link when an active account has this email; do nothing otherwise.
 
     Either way the call lasts at least FORGOT_PASSWORD_MIN_SECONDS, so the answer's
@@ -166,6 +169,9 @@ async def forgot_password(session: AsyncSession, *, email: str, settings: Settin
     user = await users_service.find_user_by_email(session, email=email)
     if user is not None and user.is_active:
         token = await issue_reset_token(session, user=user, settings=settings)
+        audit_service.record(
+            session, kind="password_reset_requested", user_id=user.id, client=client
+        )
         await session.commit()
     remaining = settings.FORGOT_PASSWORD_MIN_SECONDS - (time.monotonic() - started)
     if remaining > 0:
@@ -203,6 +209,8 @@ async def reset_password(
     token: str,
     new_password: str,
     settings: Settings,
+    throttle: AccountThrottle,
+    client: ClientInfo,
     email: str | None = None,
 ) -> User:
     """Set a new password with a reset token; every session of the user ends.
@@ -221,8 +229,9 @@ async def reset_password(
         keep_session=None,
         settings=settings,
     )
+    audit_service.record(session, kind="password_reset_completed", user_id=user.id, client=client)
     await session.commit()
-    logger.info("password reset completed for user %s", user.id)
+    await throttle.clear(user.email)
     return user
 
 
@@ -236,6 +245,7 @@ async def change_password(
     current_password: str,
     new_password: str,
     settings: Settings,
+    client: ClientInfo,
 ) -> None:
     """Change the password (the current one confirms it); the user's other sessions end."""
     matches, _ = await hasher.verify_and_update(current_password, user.password_hash)
@@ -250,4 +260,5 @@ async def change_password(
         keep_session=current_session,
         settings=settings,
     )
+    audit_service.record(session, kind="password_changed", user_id=user.id, client=client)
     await session.commit()

@@ -15,7 +15,9 @@ from gatehouse.auth.dependencies import (
     CurrentUser,
     HasherDep,
     PolicyDep,
+    ThrottleDep,
     TokenCodecDep,
+    login_rate_limit,
 )
 from gatehouse.auth.schemas import (
     ChangePasswordRequest,
@@ -35,10 +37,16 @@ from gatehouse.core.config import SettingsDep
 from gatehouse.core.db import SessionDep
 from gatehouse.core.ids import parse_id
 from gatehouse.core.openapi import error_responses
+from gatehouse.core.ratelimit import (
+    default_rate_limit,
+    forgot_password_rate_limit,
+    register_rate_limit,
+)
 from gatehouse.users.schemas import UserRead
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
+_DEFAULT_LIMIT = [Depends(default_rate_limit)]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -58,6 +66,7 @@ _LOGIN_ERRORS: dict[int | str, dict[str, Any]] = error_responses(
 
 @router.post(
     "/register",
+    dependencies=[Depends(register_rate_limit)],
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(409, 422, codes={409: "EMAIL_ALREADY_REGISTERED"}),
 )
@@ -84,13 +93,16 @@ async def register(
     return UserRead.model_validate(user)
 
 
-@router.post("/token", responses=_LOGIN_ERRORS)
+@router.post(
+    "/token", dependencies=[Depends(login_rate_limit("username"))], responses=_LOGIN_ERRORS
+)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     response: Response,
     session: SessionDep,
     hasher: HasherDep,
     codec: TokenCodecDep,
+    throttle: ThrottleDep,
     client: ClientDep,
 ) -> TokenPair:
     """OAuth2 password flow: `username` is the email. Opens a session."""
@@ -98,6 +110,7 @@ async def token(
         session,
         hasher=hasher,
         codec=codec,
+        throttle=throttle,
         email=form.username,
         password=form.password,
         client=client,
@@ -105,13 +118,14 @@ async def token(
     return _token_pair(tokens, response)
 
 
-@router.post("/login", responses=_LOGIN_ERRORS)
+@router.post("/login", dependencies=[Depends(login_rate_limit("email"))], responses=_LOGIN_ERRORS)
 async def login(
     data: LoginRequest,
     response: Response,
     session: SessionDep,
     hasher: HasherDep,
     codec: TokenCodecDep,
+    throttle: ThrottleDep,
     client: ClientDep,
 ) -> TokenPair:
     """Log in with a JSON body. Opens a session."""
@@ -119,6 +133,7 @@ async def login(
         session,
         hasher=hasher,
         codec=codec,
+        throttle=throttle,
         email=data.email,
         password=data.password,
         client=client,
@@ -126,33 +141,49 @@ async def login(
     return _token_pair(tokens, response)
 
 
-@router.post("/refresh", responses=error_responses(401, 422, codes={401: "INVALID_TOKEN"}))
+@router.post(
+    "/refresh",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(401, 422, codes={401: "INVALID_TOKEN"}),
+)
 async def refresh(
-    data: RefreshRequest, response: Response, session: SessionDep, codec: TokenCodecDep
+    data: RefreshRequest,
+    response: Response,
+    session: SessionDep,
+    codec: TokenCodecDep,
+    client: ClientDep,
 ) -> TokenPair:
     """Exchange a refresh token for a new pair. Each refresh token works once; presenting
     a used one ends the whole session (reuse detection)."""
-    tokens = await auth_service.refresh(session, codec=codec, refresh_token=data.refresh_token)
+    tokens = await auth_service.refresh(
+        session, codec=codec, refresh_token=data.refresh_token, client=client
+    )
     return _token_pair(tokens, response)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
 async def logout(
-    principal: CurrentPrincipal, session: SessionDep, data: LogoutRequest | None = None
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    client: ClientDep,
+    data: LogoutRequest | None = None,
 ) -> None:
     """End the current session at once; its access and refresh tokens stop working."""
     await auth_service.logout(
-        session, principal=principal, refresh_token=data.refresh_token if data else None
+        session,
+        principal=principal,
+        client=client,
+        refresh_token=data.refresh_token if data else None,
     )
 
 
 @router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
-async def logout_all(user: CurrentUser, session: SessionDep) -> None:
+async def logout_all(user: CurrentUser, session: SessionDep, client: ClientDep) -> None:
     """End every session of the current user."""
-    await auth_service.logout_all(session, user_id=user.id)
+    await auth_service.logout_all(session, user_id=user.id, client=client)
 
 
-@router.get("/sessions", responses=error_responses(401))
+@router.get("/sessions", dependencies=_DEFAULT_LIMIT, responses=error_responses(401))
 async def list_sessions(principal: CurrentPrincipal, session: SessionDep) -> list[SessionRead]:
     """The current user's live sessions, newest first; `current` marks this one."""
     sessions = await auth_service.list_sessions(session, user_id=principal.user.id)
@@ -171,6 +202,7 @@ async def list_sessions(principal: CurrentPrincipal, session: SessionDep) -> lis
 
 @router.delete(
     "/sessions/{session_id}",
+    dependencies=_DEFAULT_LIMIT,
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(401, 404),
 )
@@ -186,19 +218,21 @@ RESET_LINK_ANSWER = "If an account exists for this email, a reset link is on its
 
 @router.post(
     "/forgot-password",
+    dependencies=[Depends(forgot_password_rate_limit)],
     status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(422, 429),
 )
 async def forgot_password(
-    data: ForgotPasswordRequest, session: SessionDep, settings: SettingsDep
+    data: ForgotPasswordRequest, session: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> Message:
     """Mail a reset link. The answer is the same, in body and time, for unknown emails."""
-    await recovery.forgot_password(session, email=str(data.email), settings=settings)
+    await recovery.forgot_password(session, email=str(data.email), settings=settings, client=client)
     return Message(message=RESET_LINK_ANSWER)
 
 
 @router.post(
     "/reset-password",
+    dependencies=_DEFAULT_LIMIT,
     responses=error_responses(400, 422, codes={400: "INVALID_RESET_TOKEN"}),
 )
 async def reset_password(
@@ -207,6 +241,8 @@ async def reset_password(
     hasher: HasherDep,
     policy: PolicyDep,
     settings: SettingsDep,
+    throttle: ThrottleDep,
+    client: ClientDep,
 ) -> Message:
     """Set a new password with the token from the reset mail. Every session ends."""
     await recovery.reset_password(
@@ -216,12 +252,15 @@ async def reset_password(
         token=data.token,
         new_password=data.new_password,
         settings=settings,
+        throttle=throttle,
+        client=client,
     )
     return Message(message="Your password has been reset. Please log in again.")
 
 
 @router.post(
     "/change-password",
+    dependencies=_DEFAULT_LIMIT,
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(400, 401, 422, codes={400: "INVALID_PASSWORD"}),
 )
@@ -232,6 +271,7 @@ async def change_password(
     hasher: HasherDep,
     policy: PolicyDep,
     settings: SettingsDep,
+    client: ClientDep,
 ) -> None:
     """Change your password. Your other sessions end and a notice is mailed to you."""
     await recovery.change_password(
@@ -243,11 +283,15 @@ async def change_password(
         current_password=data.current_password,
         new_password=data.new_password,
         settings=settings,
+        client=client,
     )
 
 
 @router.post(
-    "/verify/request", status_code=status.HTTP_202_ACCEPTED, responses=error_responses(401)
+    "/verify/request",
+    dependencies=_DEFAULT_LIMIT,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(401),
 )
 async def request_verification(
     user: CurrentUser, session: SessionDep, settings: SettingsDep
@@ -259,8 +303,10 @@ async def request_verification(
 
 @router.post(
     "/verify",
+    dependencies=_DEFAULT_LIMIT,
     responses=error_responses(400, 422, codes={400: "INVALID_VERIFICATION_TOKEN"}),
 )
-async def verify(data: VerifyRequest, session: SessionDep) -> UserRead:
+async def verify(data: VerifyRequest, session: SessionDep, client: ClientDep) -> UserRead:
     """Confirm an email address with the token from the verification mail."""
-    return UserRead.model_validate(await recovery.verify_email(session, token=data.token))
+    user = await recovery.verify_email(session, token=data.token, client=client)
+    return UserRead.model_validate(user)

@@ -11,14 +11,18 @@ from typing import NoReturn
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.audit import service as audit_service
 from gatehouse.auth import recovery
 from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, SessionNotFound
 from gatehouse.auth.models import AuthSession, RefreshToken
 from gatehouse.auth.passwords import PasswordPolicy
 from gatehouse.auth.sessions import end_all_sessions, revoke_sessions
+from gatehouse.auth.throttle import AccountThrottle
+from gatehouse.core.client import ClientInfo
 from gatehouse.core.config import Settings
 from gatehouse.core.db import utcnow
 from gatehouse.core.errors import Forbidden, InvalidToken
+from gatehouse.core.ratelimit import RateLimited
 from gatehouse.core.security import (
     AccessClaims,
     PasswordHasher,
@@ -31,16 +35,6 @@ from gatehouse.users import service as users_service
 from gatehouse.users.models import User
 
 logger = logging.getLogger("gatehouse.auth")
-
-USER_AGENT_MAX = 512
-
-
-@dataclass(frozen=True, slots=True)
-class ClientInfo:
-    """Who is calling, as recorded on a session (never used for a decision)."""
-
-    ip: str | None
-    user_agent: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,26 +73,70 @@ async def register(
 
 
 async def authenticate(
-    session: AsyncSession, *, hasher: PasswordHasher, email: str, password: str
+    session: AsyncSession,
+    *,
+    hasher: PasswordHasher,
+    throttle: AccountThrottle,
+    email: str,
+    password: str,
+    client: ClientInfo,
 ) -> User:
     """Check an email and password.
 
     Unknown emails cost one dummy verification, so they answer like a wrong password in
     body and time. A disabled account is told only to someone who knows its password.
-    A hash with old parameters (or bcrypt) is replaced by a fresh Argon2id one.
+    A hash with old parameters (or bcrypt) is replaced by a fresh Argon2id one. Failures
+    are audited and committed; they also feed the per-account throttle.
     """
     user = await users_service.find_user_by_email(session, email=email)
+    user_id = user.id if user else None
+    try:
+        await throttle.check(email)
+    except RateLimited:
+        await _login_failed(
+            session, user_id=user_id, email=email, reason="throttled", client=client
+        )
+        raise
     if user is None:
         await hasher.dummy_verify(password)
-        raise InvalidCredentials()
-    matches, upgraded_hash = await hasher.verify_and_update(password, user.password_hash)
-    if not matches:
+        matches, upgraded_hash = False, None
+    else:
+        matches, upgraded_hash = await hasher.verify_and_update(password, user.password_hash)
+    if user is None or not matches:
+        await throttle.record_failure(email)
+        await _login_failed(
+            session, user_id=user_id, email=email, reason="bad_credentials", client=client
+        )
         raise InvalidCredentials()
     if not user.is_active:
+        await _login_failed(
+            session, user_id=user_id, email=email, reason="account_disabled", client=client
+        )
         raise AccountDisabled()
+    await throttle.clear(email)
     if upgraded_hash is not None:
         user.password_hash = upgraded_hash
+    audit_service.record(session, kind="login_succeeded", user_id=user.id, client=client)
     return user
+
+
+async def _login_failed(
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID | None,
+    email: str,
+    reason: str,
+    client: ClientInfo,
+) -> None:
+    audit_service.record(
+        session,
+        kind="login_failed",
+        user_id=user_id,
+        client=client,
+        reason=reason,
+        email=audit_service.mask_email(email),
+    )
+    await session.commit()
 
 
 async def start_session(
@@ -116,7 +154,7 @@ async def start_session(
         kind=kind,
         token_hash=token_hash,
         ip=client.ip,
-        user_agent=(client.user_agent or "")[:USER_AGENT_MAX] or None,
+        user_agent=client.user_agent,
         created_at=now,
         last_used_at=now,
         expires_at=now + codec.refresh_ttl,
@@ -158,12 +196,15 @@ async def login(
     *,
     hasher: PasswordHasher,
     codec: TokenCodec,
+    throttle: AccountThrottle,
     email: str,
     password: str,
     client: ClientInfo,
 ) -> IssuedTokens:
     """Authenticate and open an API session with its first token pair."""
-    user = await authenticate(session, hasher=hasher, email=email, password=password)
+    user = await authenticate(
+        session, hasher=hasher, throttle=throttle, email=email, password=password, client=client
+    )
     now = utcnow()
     auth_session = await start_session(session, codec=codec, user=user, client=client, now=now)
     tokens = await issue_token_pair(session, codec=codec, auth_session=auth_session, now=now)
@@ -171,7 +212,9 @@ async def login(
     return tokens
 
 
-async def refresh(session: AsyncSession, *, codec: TokenCodec, refresh_token: str) -> IssuedTokens:
+async def refresh(
+    session: AsyncSession, *, codec: TokenCodec, refresh_token: str, client: ClientInfo
+) -> IssuedTokens:
     """Rotate a refresh token. A second use of one ends its whole session (reuse detection)."""
     now = utcnow()
     presented_hash = hash_token(refresh_token)
@@ -187,7 +230,7 @@ async def refresh(session: AsyncSession, *, codec: TokenCodec, refresh_token: st
         raise InvalidToken()
     token, auth_session, user = row
     if token.used_at is not None:
-        await _end_session_for_reuse(session, auth_session=auth_session, now=now)
+        await _end_session_for_reuse(session, auth_session=auth_session, now=now, client=client)
     if (
         auth_session.revoked_at is not None
         or auth_session.expires_at <= now
@@ -203,16 +246,23 @@ async def refresh(session: AsyncSession, *, codec: TokenCodec, refresh_token: st
         .execution_options(synchronize_session=False)
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        await _end_session_for_reuse(session, auth_session=auth_session, now=now)
+        await _end_session_for_reuse(session, auth_session=auth_session, now=now, client=client)
     tokens = await issue_token_pair(session, codec=codec, auth_session=auth_session, now=now)
     await session.commit()
     return tokens
 
 
 async def _end_session_for_reuse(
-    session: AsyncSession, *, auth_session: AuthSession, now: datetime
+    session: AsyncSession, *, auth_session: AuthSession, now: datetime, client: ClientInfo
 ) -> NoReturn:
     await revoke_sessions(session, session_ids=[auth_session.id], now=now)
+    audit_service.record(
+        session,
+        kind="refresh_reuse_detected",
+        user_id=auth_session.user_id,
+        client=client,
+        session_id=str(auth_session.id),
+    )
     await session.commit()
     logger.warning(
         "refresh token reuse detected: session %s of user %s ended",
@@ -251,7 +301,11 @@ async def resolve_principal(
 
 
 async def logout(
-    session: AsyncSession, *, principal: Principal, refresh_token: str | None = None
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    client: ClientInfo,
+    refresh_token: str | None = None,
 ) -> None:
     """End the caller's session, and the session of `refresh_token` if it is the caller's too."""
     session_ids = [principal.session.id]
@@ -267,12 +321,20 @@ async def logout(
         if other is not None:
             session_ids.append(other)
     await revoke_sessions(session, session_ids=session_ids)
+    audit_service.record(
+        session,
+        kind="logout",
+        user_id=principal.user.id,
+        client=client,
+        sessions=[str(item) for item in session_ids],
+    )
     await session.commit()
 
 
-async def logout_all(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+async def logout_all(session: AsyncSession, *, user_id: uuid.UUID, client: ClientInfo) -> None:
     """End every session of the user, on every instance, at once."""
     await end_all_sessions(session, user_id=user_id)
+    audit_service.record(session, kind="logout", user_id=user_id, client=client, all=True)
     await session.commit()
 
 
@@ -314,12 +376,15 @@ async def start_browser_session(
     *,
     hasher: PasswordHasher,
     codec: TokenCodec,
+    throttle: AccountThrottle,
     email: str,
     password: str,
     client: ClientInfo,
 ) -> tuple[User, str]:
     """Log in for the cookie API: a `browser` session and the cookie value (stored hashed)."""
-    user = await authenticate(session, hasher=hasher, email=email, password=password)
+    user = await authenticate(
+        session, hasher=hasher, throttle=throttle, email=email, password=password, client=client
+    )
     cookie = new_opaque_token()
     await start_session(
         session,

@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     ENVIRONMENT: Literal["development", "production"] = "development"
     DATABASE_URL: str = "sqlite+aiosqlite:///./gatehouse.db"
     REDIS_URL: str | None = None
+    REDIS_KEY_PREFIX: str = "gatehouse"
     PUBLIC_URL: str = "http://localhost:8000"
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
     TRUSTED_PROXIES: Annotated[list[str], NoDecode] = Field(default_factory=list)

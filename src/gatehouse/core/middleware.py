@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gatehouse.core.logging import request_id_var
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -42,18 +45,66 @@ def _incoming_request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestContextMiddleware:
-    """Sets `X-Request-ID` (echoed or generated) and the security headers."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-    def __init__(self, app: ASGIApp) -> None:
+
+def parse_networks(items: list[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+
+
+def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in trusted)
+
+
+def forwarded_client(peer: str, forwarded_for: str, trusted: tuple[Network, ...]) -> str:
+    """The client behind trusted proxies: the rightmost X-Forwarded-For address that is not
+    itself a trusted proxy. The header is believed only when the peer is trusted."""
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _is_trusted(hop, trusted):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage in the header: keep the peer we can see
+    return hops[0] if hops else peer
+
+
+class RequestContextMiddleware:
+    """Sets `X-Request-ID` (echoed or generated) and the security headers, and takes the
+    client's address from X-Forwarded-For when (and only when) the peer is a trusted proxy."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: list[str] | None = None) -> None:
         self.app = app
+        self.trusted = parse_networks(trusted_proxies or [])
+
+    def _apply_proxy_headers(self, scope: Scope) -> None:
+        client = scope.get("client")
+        if not self.trusted or not client:
+            return
+        headers = dict(scope["headers"])
+        forwarded = headers.get(b"x-forwarded-for")
+        if forwarded is None or not _is_trusted(client[0], self.trusted):
+            return
+        host = forwarded_client(client[0], forwarded.decode("latin-1"), self.trusted)
+        scope["client"] = (host, 0)
+        proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").strip().lower()
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        self._apply_proxy_headers(scope)
         request_id = _incoming_request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        request_id_var.set(request_id)
         extra = (*security_headers(scope), (REQUEST_ID_HEADER, request_id.encode("ascii")))
 
         async def send_with_headers(message: Message) -> None:

@@ -7,16 +7,21 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from gatehouse.audit import service as audit_service
 from gatehouse.core.errors import NotFound, ServiceUnavailable
+from gatehouse.core.metrics import Metrics
 from gatehouse.core.openapi import error_responses
+from gatehouse.mail import service as mail_service
 
 logger = logging.getLogger("gatehouse.ops")
 router = APIRouter(tags=["ops"])
 
 READY_TIMEOUT_SECONDS = 2.0
+OBSERVED_EVENTS = ("login_succeeded", "login_failed", "refresh_reuse_detected")
 
 
 @router.get("/health")
@@ -43,21 +48,26 @@ async def _check_redis(request: Request) -> str:
         await redis.ping()
     except Exception as exc:
         logger.warning("readiness: redis check failed: %s", type(exc).__name__)
-        return "down"
+        return "degraded"
     return "ok"
 
 
 @router.get("/ready", responses=error_responses(503))
 async def ready(request: Request) -> JSONResponse:
-    """200 when the database (and Redis, when configured) answer; 503 otherwise."""
+    """200 when the database answers, 503 otherwise.
+
+    Redis, when configured, is reported but does not fail readiness: without it rate
+    limits fall back to each process's memory (`redis: degraded`) and the service keeps
+    answering; sessions and revocation live in the database.
+    """
     checks: dict[str, Any] = {}
     with anyio.move_on_after(READY_TIMEOUT_SECONDS):
         checks["database"] = await _check_database(request)
     checks.setdefault("database", "timeout")
     with anyio.move_on_after(READY_TIMEOUT_SECONDS):
         checks["redis"] = await _check_redis(request)
-    checks.setdefault("redis", "timeout")
-    failing = [name for name, state in checks.items() if state not in ("ok", "not configured")]
+    checks.setdefault("redis", "degraded")
+    failing = [name for name in ("database",) if checks[name] != "ok"]
     if failing:
         raise ServiceUnavailable(f"Not ready: {', '.join(failing)}", details={"checks": checks})
     return JSONResponse({"status": "ready", "checks": checks})
@@ -73,3 +83,23 @@ async def jwks(request: Request) -> dict[str, list[dict[str, Any]]]:
     if jwk is None:
         raise NotFound("No public key: access tokens are signed with a shared secret (HS256)")
     return {"keys": [jwk]}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus text: requests and latency by route, login outcomes, refresh reuse,
+    rate-limit refusals, the outbox and the database pool."""
+    state = request.app.state
+    registry: Metrics = state.metrics
+    async with state.sessionmaker() as session:
+        outbox = await mail_service.status(session)
+        events = await audit_service.count_by_kind(session, OBSERVED_EVENTS)
+    for name in ("pending", "sent", "failed"):
+        registry.outbox.labels(name).set(getattr(outbox, name))
+    for kind, count in events.items():
+        registry.audit_events.labels(kind).set(count)
+    pool = state.engine.pool
+    registry.db_pool_in_use.set(pool.checkedout() if hasattr(pool, "checkedout") else 0)
+    return PlainTextResponse(
+        generate_latest(registry.registry).decode("utf-8"), media_type=CONTENT_TYPE_LATEST
+    )

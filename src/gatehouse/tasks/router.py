@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from gatehouse.auth.dependencies import CurrentUser
 from gatehouse.core.db import SessionDep
 from gatehouse.core.openapi import error_responses
 from gatehouse.core.pagination import Page, PageParamsDep
+from gatehouse.core.ratelimit import default_rate_limit
 from gatehouse.tasks import service as task_service
 from gatehouse.tasks.dependencies import OwnedTask
 from gatehouse.tasks.schemas import TaskCreate, TaskRead, TaskReplace, TaskSort, TaskUpdate
 
-router = APIRouter(prefix="/tasks", tags=["tasks"], responses=error_responses(401))
+router = APIRouter(
+    prefix="/api/v1/tasks",
+    tags=["tasks"],
+    dependencies=[Depends(default_rate_limit)],
+    responses=error_responses(401, 429),
+)
 
 
 @router.get("", responses=error_responses(422))

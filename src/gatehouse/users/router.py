@@ -6,11 +6,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from gatehouse.auth.dependencies import AdminUser, CurrentUser, HasherDep, PolicyDep, require_admin
+from gatehouse.auth.dependencies import (
+    AdminUser,
+    ClientDep,
+    CurrentUser,
+    HasherDep,
+    PolicyDep,
+    require_admin,
+)
 from gatehouse.core.db import SessionDep
 from gatehouse.core.ids import parse_id
 from gatehouse.core.openapi import error_responses
 from gatehouse.core.pagination import Page, PageParamsDep
+from gatehouse.core.ratelimit import default_rate_limit
 from gatehouse.users import service as users_service
 from gatehouse.users.schemas import (
     AdminUserCreate,
@@ -22,7 +30,9 @@ from gatehouse.users.schemas import (
     UserUpdateMe,
 )
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(
+    prefix="/api/v1/users", tags=["users"], dependencies=[Depends(default_rate_limit)]
+)
 
 _ADMIN = [Depends(require_admin)]
 _NOT_FOUND = "User not found"
@@ -119,13 +129,17 @@ async def read_user(user_id: str, actor: CurrentUser, session: SessionDep) -> Us
     dependencies=_ADMIN,
     responses=error_responses(401, 403, 404, 409, 422, codes={409: "LAST_ADMIN"}),
 )
-async def update_user(user_id: str, data: AdminUserUpdate, session: SessionDep) -> UserRead:
+async def update_user(
+    user_id: str, data: AdminUserUpdate, admin: AdminUser, session: SessionDep, client: ClientDep
+) -> UserRead:
     """Change `full_name`, `email`, `role` or `is_active` (admin). Deactivating a user ends
     their sessions at once; the last active admin cannot be demoted or deactivated."""
     user = await users_service.admin_update_user(
         session,
         user_id=parse_id(user_id, not_found=_NOT_FOUND),
         fields=data.model_dump(exclude_unset=True),
+        actor_id=admin.id,
+        client=client,
     )
     return UserRead.model_validate(user)
 

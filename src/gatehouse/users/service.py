@@ -10,9 +10,11 @@ from sqlalchemy import Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.audit import service as audit_service
 from gatehouse.auth.exceptions import EmailAlreadyRegistered, InvalidPassword
 from gatehouse.auth.passwords import PasswordPolicy
 from gatehouse.auth.sessions import end_all_sessions
+from gatehouse.core.client import ClientInfo
 from gatehouse.core.errors import Forbidden
 from gatehouse.core.ids import parse_id
 from gatehouse.core.pagination import PageParams, PageResult, contains_pattern, paginate
@@ -246,7 +248,12 @@ async def admin_create_user(
 
 
 async def admin_update_user(
-    session: AsyncSession, *, user_id: uuid.UUID, fields: dict[str, Any]
+    session: AsyncSession,
+    *,
+    user_id: uuid.UUID,
+    fields: dict[str, Any],
+    actor_id: uuid.UUID | None,
+    client: ClientInfo | None,
 ) -> User:
     """Change a user's name, email, role or active flag. Deactivation ends their sessions;
     demoting or deactivating the last active admin is refused."""
@@ -258,11 +265,24 @@ async def admin_update_user(
         user.full_name = fields["full_name"]
     if fields.get("email") is not None:
         await _change_email(session, user=user, email=fields["email"])
-    if fields.get("role") is not None:
+    by = str(actor_id) if actor_id else "cli"
+    if fields.get("role") is not None and fields["role"] != user.role:
+        audit_service.record(
+            session,
+            kind="role_changed",
+            user_id=user.id,
+            client=client,
+            old=user.role,
+            new=fields["role"],
+            by=by,
+        )
         user.role = fields["role"]
     if fields.get("is_active") is not None:
         if user.is_active and not fields["is_active"]:
             await end_all_sessions(session, user_id=user.id)
+            audit_service.record(
+                session, kind="user_deactivated", user_id=user.id, client=client, by=by
+            )
         user.is_active = fields["is_active"]
     await _commit_user_change(session)
     return user

@@ -8,17 +8,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, status
+from fastapi import APIRouter, Depends, Form, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from gatehouse.auth import recovery
 from gatehouse.auth import service as auth_service
-from gatehouse.auth.dependencies import ClientDep, HasherDep, PolicyDep, TokenCodecDep
+from gatehouse.auth.dependencies import (
+    ClientDep,
+    HasherDep,
+    PolicyDep,
+    ThrottleDep,
+    TokenCodecDep,
+    login_rate_limit,
+)
 from gatehouse.auth.exceptions import EmailAlreadyRegistered, InvalidResetToken
 from gatehouse.core.config import SettingsDep
 from gatehouse.core.db import SessionDep
 from gatehouse.core.errors import Forbidden
 from gatehouse.core.openapi import error_responses
+from gatehouse.core.ratelimit import forgot_password_rate_limit, register_rate_limit
 from gatehouse.web.dependencies import SESSION_COOKIE, BrowserPrincipal
 
 router = APIRouter(tags=["browser"])
@@ -34,7 +42,9 @@ async def welcome() -> dict[str, str]:
 
 
 @router.post(
-    "/users", responses={400: {"description": '`{"message": "email already registered"}`'}}
+    "/users",
+    dependencies=[Depends(register_rate_limit)],
+    responses={400: {"description": '`{"message": "email already registered"}`'}},
 )
 async def register(
     email: Email,
@@ -60,19 +70,30 @@ async def register(
     return {"email": user.email, "message": "user created"}
 
 
-@router.post("/sessions", responses=error_responses(401, 403, 422))
+@router.post(
+    "/sessions",
+    dependencies=[Depends(login_rate_limit("email"))],
+    responses=error_responses(401, 403, 422, 429),
+)
 async def login(
     email: Email,
     password: Password,
     session: SessionDep,
     hasher: HasherDep,
     codec: TokenCodecDep,
+    throttle: ThrottleDep,
     client: ClientDep,
     settings: SettingsDep,
 ) -> JSONResponse:
     """Log in; sets the `session_id` cookie (HttpOnly, SameSite=Lax, Secure outside development)."""
     user, cookie = await auth_service.start_browser_session(
-        session, hasher=hasher, codec=codec, email=email, password=password, client=client
+        session,
+        hasher=hasher,
+        codec=codec,
+        throttle=throttle,
+        email=email,
+        password=password,
+        client=client,
     )
     response = JSONResponse({"email": user.email, "message": "logged in"})
     response.set_cookie(
@@ -88,9 +109,11 @@ async def login(
 
 
 @router.delete("/sessions", status_code=status.HTTP_302_FOUND, responses=error_responses(403))
-async def logout(principal: BrowserPrincipal, session: SessionDep) -> RedirectResponse:
+async def logout(
+    principal: BrowserPrincipal, session: SessionDep, client: ClientDep
+) -> RedirectResponse:
     """End the cookie's session and go back to `/`."""
-    await auth_service.logout(session, principal=principal)
+    await auth_service.logout(session, principal=principal, client=client)
     response = RedirectResponse("/", status_code=status.HTTP_302_FOUND)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -102,11 +125,17 @@ async def profile(principal: BrowserPrincipal) -> dict[str, str]:
     return {"email": principal.user.email}
 
 
-@router.post("/reset_password", responses=error_responses(403, 422))
-async def request_reset(email: Email, session: SessionDep, settings: SettingsDep) -> dict[str, str]:
+@router.post(
+    "/reset_password",
+    dependencies=[Depends(forgot_password_rate_limit)],
+    responses=error_responses(403, 422, 429),
+)
+async def request_reset(
+    email: Email, session: SessionDep, settings: SettingsDep, client: ClientDep
+) -> dict[str, str]:
     """Start a reset. In development the token is in the answer (403 for unknown emails);
     otherwise it goes by mail and the answer is the same for every email."""
-    token = await recovery.forgot_password(session, email=email, settings=settings)
+    token = await recovery.forgot_password(session, email=email, settings=settings, client=client)
     normalized = email.strip().lower()
     if settings.is_development:
         if token is None:
@@ -124,6 +153,8 @@ async def reset(
     hasher: HasherDep,
     policy: PolicyDep,
     settings: SettingsDep,
+    throttle: ThrottleDep,
+    client: ClientDep,
 ) -> dict[str, str]:
     """Set a new password with a reset token issued to this email."""
     try:
@@ -134,6 +165,8 @@ async def reset(
             token=reset_token,
             new_password=new_password,
             settings=settings,
+            throttle=throttle,
+            client=client,
             email=email,
         )
     except InvalidResetToken as exc:

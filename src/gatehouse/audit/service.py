@@ -1,0 +1,67 @@
+"""Recording and reading audit events. Recording joins the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.audit.models import AuditEvent
+from gatehouse.core.client import ClientInfo
+from gatehouse.core.pagination import PageParams, PageResult, paginate
+
+
+def mask_email(email: str) -> str:
+    """`a***@example.com`: enough to recognise, not enough to harvest."""
+    local, _, domain = email.strip().lower().partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def record(
+    session: AsyncSession,
+    *,
+    kind: str,
+    user_id: uuid.UUID | None,
+    client: ClientInfo | None,
+    **details: Any,
+) -> None:
+    """Add an event to the current transaction (it lands when the use case commits)."""
+    session.add(
+        AuditEvent(
+            kind=kind,
+            user_id=user_id,
+            ip=client.ip if client else None,
+            user_agent=client.user_agent if client else None,
+            details=details,
+        )
+    )
+
+
+async def list_events(
+    session: AsyncSession,
+    *,
+    params: PageParams,
+    user_id: uuid.UUID | None = None,
+    kind: str | None = None,
+) -> PageResult[AuditEvent]:
+    """Events, newest first, optionally of one user and one kind."""
+    statement = select(AuditEvent)
+    if user_id is not None:
+        statement = statement.where(AuditEvent.user_id == user_id)
+    if kind is not None:
+        statement = statement.where(AuditEvent.kind == kind)
+    statement = statement.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    return await paginate(session, statement, params)
+
+
+async def count_by_kind(session: AsyncSession, kinds: tuple[str, ...]) -> dict[str, int]:
+    rows = await session.execute(
+        select(AuditEvent.kind, func.count())
+        .where(AuditEvent.kind.in_(kinds))
+        .group_by(AuditEvent.kind)
+    )
+    counts = dict.fromkeys(kinds, 0)
+    counts.update({str(kind): int(count) for kind, count in rows})
+    return counts
