@@ -225,3 +225,31 @@ def test_mail_retry_requeues_failed_messages(cli_env: str, monkeypatch: pytest.M
     assert "re-queued 2" in retried.output
     status = runner.invoke(app, ["mail", "status"])
     assert status.output.splitlines()[-2].replace("│", " ").split() == ["2", "0", "0"]
+
+
+def test_audit_tail_prints_the_latest_events(cli_env: str) -> None:
+    from gatehouse.audit import service as audit_service
+    from gatehouse.core.client import ClientInfo
+
+    async def record() -> None:
+        engine = create_async_engine(cli_env)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                for kind in ("login_failed", "login_succeeded", "logout"):
+                    audit_service.record(
+                        session, kind=kind, user_id=None, client=ClientInfo("10.0.0.9", "cli")
+                    )
+                    await session.flush()
+                await session.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(record())
+    result = runner.invoke(app, ["audit", "tail", "-n", "2"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 2
+    assert "ip=10.0.0.9" in lines[0]
+    only = runner.invoke(app, ["audit", "tail", "--kind", "login_failed"])
+    assert "login_failed" in only.output
+    assert "logout" not in only.output

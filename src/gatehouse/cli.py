@@ -25,9 +25,11 @@ app = typer.Typer(no_args_is_help=True, help="Gatehouse: accounts and tokens as 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
 users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
 mail_app = typer.Typer(no_args_is_help=True, help="The outbox of mail waiting to be sent.")
+audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(mail_app, name="mail")
+app.add_typer(audit_app, name="audit")
 
 T = TypeVar("T")
 
@@ -313,6 +315,44 @@ def mail_retry() -> None:
             return await mail_service.retry_failed(session)
 
     print(f"re-queued {with_engine(settings, retry)} failed message(s)")
+
+
+@audit_app.command("tail")
+def audit_tail(
+    lines: Annotated[int, typer.Option("-n", "--lines", min=1, max=100)] = 20,
+    kind: Annotated[str | None, typer.Option(help="Only events of this kind.")] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events.")
+    ] = False,
+) -> None:
+    """Print the latest audit events, oldest first (and new ones as they come, with -f)."""
+    from gatehouse.audit import service as audit_service
+    from gatehouse.core.pagination import PageParams
+
+    settings = load_settings()
+
+    async def tail(engine: AsyncEngine) -> None:
+        seen: set[Any] = set()
+        sessionmaker = make_sessionmaker(engine)
+        while True:
+            async with sessionmaker() as session:
+                page = await audit_service.list_events(
+                    session, params=PageParams(page=1, page_size=lines), kind=kind
+                )
+            for event in reversed(page.items):
+                if event.id in seen:
+                    continue
+                seen.add(event.id)
+                print(
+                    f"{event.created_at:%Y-%m-%d %H:%M:%S} {event.kind:<26} "
+                    f"user={event.user_id or '-'} ip={event.ip or '-'} {event.details}"
+                )
+            if not follow:
+                return
+            await asyncio.sleep(1.0)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        with_engine(settings, tail)
 
 
 def main() -> None:
