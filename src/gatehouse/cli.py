@@ -355,6 +355,33 @@ def audit_tail(
         with_engine(settings, tail)
 
 
+@app.command("mcp")
+def mcp_server(
+    user: Annotated[
+        str, typer.Option("--user", help="The email of the user whose tasks to serve.")
+    ],
+) -> None:
+    """Serve the task tools over MCP (stdio) as one user, for desktop assistants."""
+    from gatehouse.chat.mcp_server import serve_stdio
+    from gatehouse.users import service as users_service
+
+    settings = load_settings()
+
+    async def serve(engine: AsyncEngine) -> None:
+        sessionmaker = make_sessionmaker(engine)
+        async with sessionmaker() as session:
+            account = await users_service.find_user_by_email(session, email=user)
+        if account is None or not account.is_active:
+            raise fail(f"error: no active user with email {user}")
+        await serve_stdio(sessionmaker, account.id)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        with_engine(settings, serve)
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # stderr: stdout belongs to command output (and to the protocol, for `gatehouse mcp`).
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     app()

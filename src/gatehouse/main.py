@@ -16,6 +16,8 @@ from gatehouse.audit.router import router as audit_router
 from gatehouse.auth.passwords import PasswordPolicy
 from gatehouse.auth.router import router as auth_router
 from gatehouse.auth.throttle import AccountThrottle
+from gatehouse.chat.providers import make_chat_provider
+from gatehouse.chat.router import router as chat_router
 from gatehouse.core.config import Settings, get_settings
 from gatehouse.core.db import make_engine, make_sessionmaker
 from gatehouse.core.errors import install_error_handlers
@@ -65,7 +67,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = RateLimiter(settings)
     app.state.limiter.on_limited = lambda name: metrics.rate_limited.labels(name).inc()
     app.state.throttle = AccountThrottle(app.state.limiter)
+    app.state.chat_provider = make_chat_provider(settings)
     worker_task: asyncio.Task[None] | None = None
+    stop_worker = asyncio.Event()
     try:
         await _bootstrap_first_admin(app, settings)
         if settings.MAIL_WORKER_ENABLED:
@@ -74,13 +78,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 backend=app.state.mail_backend,
                 settings=settings,
             )
-            worker_task = asyncio.create_task(worker.run_forever(), name="mail-worker")
+            worker_task = asyncio.create_task(worker.run_forever(stop_worker), name="mail-worker")
         yield
     finally:
         if worker_task is not None:
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
+            stop_worker.set()
+            try:
+                await asyncio.wait_for(worker_task, timeout=settings.SMTP_TIMEOUT_SECONDS + 5)
+            except TimeoutError:
+                logger.warning("mail worker did not stop in time; cancelling it")
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
         if app.state.redis is not None:
             await app.state.redis.aclose()
         await engine.dispose()
@@ -114,7 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.TRUSTED_PROXIES)
 
     # Each router carries its full prefix, so a route's template (for metrics) is whole.
-    for router in (auth_router, users_router, tasks_router, audit_router):
+    for router in (auth_router, users_router, tasks_router, chat_router, audit_router):
         app.include_router(router)
     app.include_router(ops_router)
     app.include_router(web_router)

@@ -2,6 +2,7 @@
 
 from gatehouse.audit.models import AuditEvent
 from gatehouse.auth.models import AuthSession, OneTimeToken, RefreshToken
+from gatehouse.chat.models import ChatMessage, Conversation
 from gatehouse.core.db import Base
 from gatehouse.mail.models import OutboxMessage
 from gatehouse.tasks.models import Task
@@ -11,6 +12,8 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "ChatMessage",
+    "Conversation",
     "OneTimeToken",
     "OutboxMessage",
     "RefreshToken",

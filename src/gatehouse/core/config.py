@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     OPENAI_BASE_URL: str = "https://api.openai.com/v1"
     OPENAI_API_KEY: SecretStr | None = None
     CHAT_MODEL: str = "gpt-4o-mini"
+    OPENAI_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=600)
 
     # --- rate limits (`limits` string format)
     RATE_LIMIT_ENABLED: bool = True

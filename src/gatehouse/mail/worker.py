@@ -9,6 +9,7 @@ dies, the rows become due again when it runs out, so nothing is left behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -158,15 +159,19 @@ class MailWorker:
                 sent += await self._deliver(session, message)
             return sent
 
-    async def run_forever(self) -> None:
-        """Deliver until cancelled, polling every MAIL_POLL_SECONDS while idle."""
-        while True:
+    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
+        """Deliver until `stop` is set, polling every MAIL_POLL_SECONDS while idle.
+
+        Stopping waits for the pass under way, so no database connection is left
+        checked out (a cancelled pass could strand one, and with it the process).
+        """
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
             try:
                 sent = await self.run_once()
-            except asyncio.CancelledError:
-                raise
             except Exception:  # the database may be away for a moment: keep going
                 logger.exception("mail worker pass failed")
                 sent = 0
             if sent < BATCH_SIZE:
-                await asyncio.sleep(self.settings.MAIL_POLL_SECONDS)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=self.settings.MAIL_POLL_SECONDS)

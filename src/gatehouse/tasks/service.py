@@ -54,10 +54,17 @@ async def list_tasks(
 
 async def get_task(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
     """The owner's task; anyone else's, or none, is TaskNotFound."""
-    task = await session.scalar(select(Task).where(Task.id == task_id, Task.user_id == owner_id))
+    task = await find_task(session, owner_id=owner_id, task_id=task_id)
     if task is None:
         raise TaskNotFound()
     return task
+
+
+async def find_task(
+    session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID
+) -> Task | None:
+    """The owner's task with this id, or None."""
+    return await session.scalar(select(Task).where(Task.id == task_id, Task.user_id == owner_id))
 
 
 async def find_tasks_by_title(

@@ -1,0 +1,131 @@
+"""Conversations with the assistant: persisted per user, tools run as that user."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.chat import tools
+from gatehouse.chat.exceptions import ConversationNotFound
+from gatehouse.chat.models import ChatMessage, Conversation
+from gatehouse.chat.providers.base import ChatProvider, HistoryItem, Turn
+from gatehouse.core.db import utcnow
+from gatehouse.core.ids import parse_id
+from gatehouse.core.pagination import PageParams, PageResult, paginate
+
+TITLE_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    conversation_id: uuid.UUID
+    response: str
+    tool_calls: list[dict[str, Any]]
+
+
+async def get_conversation(
+    session: AsyncSession, *, owner_id: uuid.UUID, conversation_id: str
+) -> Conversation:
+    """The owner's conversation; anyone else's, or none, is 404."""
+    found = await session.scalar(
+        select(Conversation).where(
+            Conversation.id == parse_id(conversation_id, not_found=ConversationNotFound.message),
+            Conversation.user_id == owner_id,
+        )
+    )
+    if found is None:
+        raise ConversationNotFound()
+    return found
+
+
+async def list_conversations(
+    session: AsyncSession, *, owner_id: uuid.UUID, params: PageParams
+) -> PageResult[Conversation]:
+    statement = (
+        select(Conversation)
+        .where(Conversation.user_id == owner_id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+    )
+    return await paginate(session, statement, params)
+
+
+async def list_messages(session: AsyncSession, *, conversation: Conversation) -> list[ChatMessage]:
+    result = await session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.conversation_id == conversation.id)
+        .order_by(ChatMessage.created_at.asc(), ChatMessage.id.asc())
+    )
+    return list(result)
+
+
+async def delete_conversation(session: AsyncSession, *, conversation: Conversation) -> None:
+    await session.execute(delete(Conversation).where(Conversation.id == conversation.id))
+    await session.commit()
+
+
+async def chat(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    provider: ChatProvider,
+    message: str,
+    conversation_id: str | None,
+    today: date | None = None,
+) -> ChatResult:
+    """Answer one message. The user's message is committed first, so it is kept even when
+    the model fails (503); the assistant's answer and the tasks it changed land together."""
+    if conversation_id:
+        conversation = await get_conversation(
+            session, owner_id=owner_id, conversation_id=conversation_id
+        )
+        history = [
+            HistoryItem(role=m.role, content=m.content, tool_calls=list(m.tool_calls or []))
+            for m in await list_messages(session, conversation=conversation)
+        ]
+    else:
+        conversation = Conversation(
+            id=uuid.uuid4(), user_id=owner_id, title=message.strip()[:TITLE_LENGTH]
+        )
+        session.add(conversation)
+        await session.flush()  # before its first message (no ORM relationship orders them)
+        history = []
+    now = utcnow()
+    session.add(
+        ChatMessage(
+            conversation_id=conversation.id,
+            role="user",
+            content=message,
+            tool_calls=[],
+            created_at=now,
+        )
+    )
+    conversation.updated_at = now
+    await session.commit()
+
+    async def run_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return await tools.call_tool(session, user_id=owner_id, name=name, arguments=arguments)
+
+    turn = Turn(history=history, message=message, today=today or date.today(), run_tool=run_tool)
+    try:
+        response = await provider.respond(turn)
+    except Exception:
+        await session.rollback()  # no half-done tool work; the user's message stays
+        raise
+    answered = utcnow()
+    session.add(
+        ChatMessage(
+            conversation_id=conversation.id,
+            role="assistant",
+            content=response,
+            tool_calls=turn.calls,
+            created_at=answered,
+        )
+    )
+    conversation.updated_at = answered
+    await session.commit()
+    return ChatResult(conversation_id=conversation.id, response=response, tool_calls=turn.calls)
