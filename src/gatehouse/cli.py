@@ -379,6 +379,15 @@ def mcp_server(
         with_engine(settings, serve)
 
 
+@app.command("fib")
+def fib(n: Annotated[int, typer.Argument(min=0, help="Which Fibonacci number.")]) -> None:
+    """Print the n-th Fibonacci number (exact)."""
+    from gatehouse.devtools.fib import fibonacci
+
+    sys.set_int_max_str_digits(0)  # F(n) for large n has more digits than the default limit
+    print(fibonacci(n))
+
+
 def main() -> None:
     # stderr: stdout belongs to command output (and to the protocol, for `gatehouse mcp`).
     logging.basicConfig(

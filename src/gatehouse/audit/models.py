@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.core.db import Base, utcnow
 
-KINDS = (
+AuditKind = Literal[
     "login_succeeded",
     "login_failed",
     "logout",
@@ -22,7 +22,8 @@ KINDS = (
     "email_verified",
     "role_changed",
     "user_deactivated",
-)
+]
+KINDS: tuple[str, ...] = get_args(AuditKind)
 
 
 class AuditEvent(Base):

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-AuditKind = Literal[
-    "login_succeeded",
-    "login_failed",
-    "logout",
-    "refresh_reuse_detected",
-    "password_reset_requested",
-    "password_reset_completed",
-    "password_changed",
-    "email_verified",
-    "role_changed",
-    "user_deactivated",
-]
+from gatehouse.audit.models import AuditKind
+
+__all__ = ["AuditEventRead", "AuditKind"]
 
 
 class AuditEventRead(BaseModel):
