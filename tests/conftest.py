@@ -30,13 +30,14 @@ from gatehouse.core.config import Settings
 from gatehouse.main import create_app
 from gatehouse.models import Base
 from tests.helpers import running
+from tests.servers import start_server
 from tests.smtp import smtp_server, stopped_smtp_server
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_DATABASE_URL else [])
 TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
-__all__ = ["smtp_server", "stopped_smtp_server"]  # fixtures for every test module
+__all__ = ["smtp_server", "start_server", "stopped_smtp_server"]  # fixtures for every module
 
 
 @dataclass(frozen=True)
