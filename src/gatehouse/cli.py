@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -26,10 +28,14 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrat
 users_app = typer.Typer(no_args_is_help=True, help="Manage user accounts.")
 mail_app = typer.Typer(no_args_is_help=True, help="The outbox of mail waiting to be sent.")
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
+config_app = typer.Typer(no_args_is_help=True, help="Configuration files and settings.")
+deps_app = typer.Typer(no_args_is_help=True, help="The project's dependencies.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(mail_app, name="mail")
 app.add_typer(audit_app, name="audit")
+app.add_typer(config_app, name="config")
+app.add_typer(deps_app, name="deps")
 
 T = TypeVar("T")
 
@@ -377,6 +383,64 @@ def mcp_server(
 
     with contextlib.suppress(KeyboardInterrupt):
         with_engine(settings, serve)
+
+
+@config_app.command("show")
+def config_show(
+    file: Annotated[Path | None, typer.Argument(help="A JSON, YAML, INI or TOML file.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="json, yaml, ini or toml")] = None,
+) -> None:
+    """Show a configuration file as JSON, or (without FILE) the service's effective
+    settings with secrets masked."""
+    from gatehouse.devtools.config import ConfigError, load_config
+
+    if file is None:
+        settings = load_settings()
+        shown = {
+            name: ("********" if value is not None and "Secret" in type(value).__name__ else value)
+            for name, value in settings.model_dump(mode="python").items()
+        }
+        print(json.dumps(shown, indent=2, default=str))
+        return
+    try:
+        data = load_config(file, fmt)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise fail(f"error: {exc}") from None
+    print(json.dumps(data, indent=2, default=str))
+
+
+@deps_app.command("check")
+def deps_check(
+    file: Annotated[Path, typer.Argument(help="requirements.txt or pyproject.toml")] = Path(
+        "pyproject.toml"
+    ),
+    outdated: Annotated[
+        bool, typer.Option("--outdated", help="Ask the index for newer versions.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check requirements against the installed packages; exit 1 on any problem."""
+    from gatehouse.devtools.deps import analyze, render_table_rows
+
+    report = analyze(file, outdated=outdated)
+    if as_json:
+        print(report.to_json())
+    else:
+        table = Table(title=f"dependencies of {file}")
+        for column in ("name", "wants", "installed", "state", "latest", "from"):
+            table.add_column(column)
+        for row in render_table_rows(report):
+            table.add_row(*row)
+        console = Console()
+        console.print(table)
+        for name, places in report.duplicates.items():
+            console.print(f"duplicate: {name}: {'; '.join(places)}")
+        for name, places in report.conflicts.items():
+            console.print(f"[red]conflict[/red]: {name}: {'; '.join(places)}")
+        for line in report.errors + report.notes:
+            console.print(line)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command("fib")

@@ -1,0 +1,114 @@
+"""Loading configuration files: JSON, YAML, INI and TOML, with clear errors."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Format = Literal["json", "yaml", "ini", "toml"]
+EXTENSIONS: dict[str, Format] = {
+    ".json": "json",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".ini": "ini",
+    ".cfg": "ini",
+    ".conf": "ini",
+    ".toml": "toml",
+}
+
+
+class ConfigError(Exception):
+    """A configuration file that cannot be used; the message says why and where."""
+
+
+class ConfigFileNotFound(ConfigError):
+    pass
+
+
+class UnknownConfigFormat(ConfigError):
+    pass
+
+
+class ConfigParseError(ConfigError):
+    def __init__(self, path: Path, fmt: str, reason: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: not valid {fmt.upper()}: {reason}")
+        self.path, self.format, self.line = path, fmt, line
+
+
+def detect_format(path: Path) -> Format:
+    try:
+        return EXTENSIONS[path.suffix.lower()]
+    except KeyError:
+        known = ", ".join(sorted(EXTENSIONS))
+        raise UnknownConfigFormat(
+            f"{path}: cannot tell the format from {path.suffix or 'no extension'!r}; "
+            f"use one of {known} or pass the format"
+        ) from None
+
+
+def _parse(text: str, fmt: Format, path: Path) -> dict[str, Any]:
+    if fmt == "json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigParseError(path, fmt, exc.msg, exc.lineno) from exc
+    elif fmt == "yaml":
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = mark.line + 1 if mark is not None else None
+            reason = str(getattr(exc, "problem", None) or exc)
+            raise ConfigParseError(path, fmt, reason, line) from exc
+        data = {} if data is None else data
+    elif fmt == "toml":
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            # Python 3.11 puts the position only in the message: "... (at line 2, column 14)".
+            position = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+            line = int(position.group(1)) if position else getattr(exc, "lineno", None)
+            reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+            raise ConfigParseError(path, fmt, reason, line) from exc
+    else:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text, source=str(path))
+        except configparser.ParsingError as exc:
+            line, bad = exc.errors[0] if exc.errors else (None, "")
+            raise ConfigParseError(path, fmt, f"cannot read {bad.strip()!r}", line) from exc
+        except configparser.Error as exc:
+            line = getattr(exc, "lineno", None)
+            raise ConfigParseError(path, fmt, str(exc).splitlines()[0], line) from exc
+        data = {section: dict(parser[section]) for section in parser.sections()}
+        if parser.defaults():
+            data["DEFAULT"] = dict(parser.defaults())
+    if not isinstance(data, dict):
+        raise ConfigParseError(
+            path, fmt, f"the top level is a {type(data).__name__}, not a mapping"
+        )
+    return data
+
+
+def load_config(path: str | Path, format: Format | None = None) -> dict[str, Any]:
+    """The file's contents as a dict; the format comes from the extension unless given."""
+    file = Path(path)
+    fmt = format or detect_format(file)
+    if fmt not in ("json", "yaml", "ini", "toml"):
+        raise UnknownConfigFormat(f"unknown format {fmt!r}; use json, yaml, ini or toml")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigFileNotFound(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigFileNotFound(f"{file}: is a directory, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigParseError(file, fmt, "not UTF-8 text") from exc
+    return _parse(text, fmt, file)
