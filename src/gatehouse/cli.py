@@ -30,12 +30,14 @@ mail_app = typer.Typer(no_args_is_help=True, help="The outbox of mail waiting to
 audit_app = typer.Typer(no_args_is_help=True, help="The audit trail.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration files and settings.")
 deps_app = typer.Typer(no_args_is_help=True, help="The project's dependencies.")
+feature_app = typer.Typer(no_args_is_help=True, help="Scaffold new domain packages.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(mail_app, name="mail")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(deps_app, name="deps")
+app.add_typer(feature_app, name="feature")
 
 T = TypeVar("T")
 
@@ -441,6 +443,28 @@ def deps_check(
             console.print(line)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@feature_app.command("new")
+def feature_new(
+    name: Annotated[str, typer.Argument(help="The domain's name, e.g. notes.")],
+    dep: Annotated[
+        list[str] | None, typer.Option("--dep", help="A dependency to add (repeatable).")
+    ] = None,
+    root: Annotated[Path, typer.Option(help="The project's root.")] = Path(),
+) -> None:
+    """Write a new domain package (models, schemas, service, router, migration, tests)."""
+    from gatehouse.devtools.scaffold import ScaffoldError, new_feature
+
+    try:
+        result = new_feature(root.resolve(), name, dep or [])
+    except ScaffoldError as exc:
+        raise fail(f"error: {exc}") from None
+    for path in result.files:
+        print(f"wrote {path.relative_to(root.resolve())}")
+    for requirement in result.dependencies:
+        print(f"added dependency {requirement}")
+    print(f"registered {name} in src/gatehouse/routers.py and src/gatehouse/models.py")
 
 
 @app.command("fib")

@@ -12,12 +12,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
-from gatehouse.audit.router import router as audit_router
 from gatehouse.auth.passwords import PasswordPolicy
-from gatehouse.auth.router import router as auth_router
 from gatehouse.auth.throttle import AccountThrottle
 from gatehouse.chat.providers import make_chat_provider
-from gatehouse.chat.router import router as chat_router
 from gatehouse.core.config import Settings, get_settings
 from gatehouse.core.db import make_engine, make_sessionmaker
 from gatehouse.core.errors import install_error_handlers
@@ -30,9 +27,8 @@ from gatehouse.core.security import PasswordHasher, TokenCodec
 from gatehouse.mail.backends import make_backend
 from gatehouse.mail.worker import MailWorker
 from gatehouse.ops.router import router as ops_router
-from gatehouse.tasks.router import router as tasks_router
+from gatehouse.routers import DOMAIN_ROUTERS
 from gatehouse.users import service as users_service
-from gatehouse.users.router import router as users_router
 from gatehouse.web.router import router as web_router
 
 logger = logging.getLogger("gatehouse")
@@ -122,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.TRUSTED_PROXIES)
 
     # Each router carries its full prefix, so a route's template (for metrics) is whole.
-    for router in (auth_router, users_router, tasks_router, chat_router, audit_router):
+    for router in DOMAIN_ROUTERS:
         app.include_router(router)
     app.include_router(ops_router)
     app.include_router(web_router)

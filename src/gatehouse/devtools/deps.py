@@ -121,7 +121,7 @@ def _candidates(specs: list[SpecifierSet], installed: str | None) -> set[Version
     return found
 
 
-def _conflicting(specifiers: list[str], installed: str | None) -> bool:
+def conflicting(specifiers: list[str], installed: str | None) -> bool:
     specs = [SpecifierSet(s) for s in specifiers if s]
     if len(specs) < 2:
         return False
@@ -194,7 +194,7 @@ def analyze(path: str | Path, *, outdated: bool = False) -> DepsReport:
         if len(items) > 1:
             report.duplicates[name] = [f"{i.source} {i.specifier or '(any)'}" for i in items]
             applying = [i.specifier for i in items if i.applies]
-            if _conflicting(applying, items[0].installed):
+            if conflicting(applying, items[0].installed):
                 report.conflicts[name] = [f"{i.source} {i.specifier}" for i in items if i.applies]
     if outdated:
         missing = 0

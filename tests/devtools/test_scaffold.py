@@ -1,0 +1,106 @@
+"""The feature scaffolder, in a temporary copy of the project: the generated package passes
+ruff, mypy and its own tests; a conflicting dependency stops it with nothing written."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("src", "tests", "migrations"):
+        shutil.copytree(
+            ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    for name in ("pyproject.toml", "alembic.ini"):
+        shutil.copy(ROOT / name, copy / name)
+    return copy
+
+
+def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # The copy's src comes first, so its gatehouse (with the new feature) is the one imported.
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    return subprocess.run(
+        args, cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+@pytest.mark.slow
+def test_a_new_feature_passes_ruff_mypy_and_its_tests(project: Path) -> None:
+    made = _run(
+        project,
+        sys.executable,
+        "-m",
+        "gatehouse",
+        "feature",
+        "new",
+        "notes",
+        "--dep",
+        "httpx>=0.20",
+        "--dep",
+        "humanize>=4",
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert (project / "src/gatehouse/notes/router.py").is_file()
+    assert "notes_router" in (project / "src/gatehouse/routers.py").read_text()
+    assert '"Notes"' in (project / "src/gatehouse/models.py").read_text()
+    pyproject = (project / "pyproject.toml").read_text()
+    assert '"humanize>=4"' in pyproject
+    assert pyproject.count("httpx") == (ROOT / "pyproject.toml").read_text().count(
+        "httpx"
+    )  # present already
+
+    for command in (
+        [str(BIN / "ruff"), "check", "src", "tests", "migrations"],
+        [str(BIN / "ruff"), "format", "--check", "src", "tests", "migrations"],
+        [str(BIN / "mypy")],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/notes",
+            "tests/test_migrations.py",
+        ],
+    ):
+        result = _run(project, *command)
+        assert result.returncode == 0, f"{command}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
+
+
+def test_a_conflicting_dependency_stops_it_and_nothing_is_written(project: Path) -> None:
+    before = (project / "pyproject.toml").read_text()
+    refused = _run(
+        project,
+        sys.executable,
+        "-m",
+        "gatehouse",
+        "feature",
+        "new",
+        "notes",
+        "--dep",
+        "fastapi<0.1",
+    )
+    assert refused.returncode == 1
+    assert "conflicts with the project's fastapi" in refused.stderr
+    assert not (project / "src/gatehouse/notes").exists()
+    assert (project / "pyproject.toml").read_text() == before
+
+
+@pytest.mark.parametrize("name", ["Notes", "auth", "class", "x", "with-dash"])
+def test_bad_names_are_refused(project: Path, name: str) -> None:
+    refused = _run(project, sys.executable, "-m", "gatehouse", "feature", "new", name)
+    assert refused.returncode == 1
+    assert "error:" in refused.stderr
