@@ -101,23 +101,35 @@ async def _redeem_token(
     return user
 
 
-def _link(settings: Settings, path: str, token: str) -> str:
-    return f"{settings.PUBLIC_URL}/{path}?token={token}"
+# What each purpose mails: the template, and the page its link opens.
+_MAILS: dict[Purpose, tuple[mail_service.Template, str]] = {
+    "verify": ("verify_email", "verify"),
+    "reset": ("reset_password", "reset-password"),
+}
+
+
+async def _mail_token(
+    session: AsyncSession, *, user: User, purpose: Purpose, settings: Settings
+) -> str:
+    """Issue a token and write the mail with its link `{PUBLIC_URL}/{page}?token=…`."""
+    token = await _issue_token(session, user=user, purpose=purpose, settings=settings)
+    template, page = _MAILS[purpose]
+    await mail_service.enqueue(
+        session,
+        to=user.email,
+        template=template,
+        context={
+            "name": user.full_name,
+            "link": f"{settings.PUBLIC_URL}/{page}?token={token}",
+            "ttl_minutes": settings.RESET_TOKEN_TTL_MINUTES,
+        },
+    )
+    return token
 
 
 async def queue_verification(session: AsyncSession, *, user: User, settings: Settings) -> None:
     """Write a verification mail for `user` (flushed, not committed)."""
-    token = await _issue_token(session, user=user, purpose="verify", settings=settings)
-    await mail_service.enqueue(
-        session,
-        to=user.email,
-        template="verify_email",
-        context={
-            "name": user.full_name,
-            "link": _link(settings, "verify", token),
-            "ttl_minutes": settings.RESET_TOKEN_TTL_MINUTES,
-        },
-    )
+    await _mail_token(session, user=user, purpose="verify", settings=settings)
 
 
 async def request_verification(session: AsyncSession, *, user: User, settings: Settings) -> None:
@@ -141,18 +153,7 @@ async def verify_email(session: AsyncSession, *, token: str, client: ClientInfo)
 
 async def issue_reset_token(session: AsyncSession, *, user: User, settings: Settings) -> str:
     """A reset token for `user`, mailed as a link (flushed, not committed)."""
-    token = await _issue_token(session, user=user, purpose="reset", settings=settings)
-    await mail_service.enqueue(
-        session,
-        to=user.email,
-        template="reset_password",
-        context={
-            "name": user.full_name,
-            "link": _link(settings, "reset-password", token),
-            "ttl_minutes": settings.RESET_TOKEN_TTL_MINUTES,
-        },
-    )
-    return token
+    return await _mail_token(session, user=user, purpose="reset", settings=settings)
 
 
 async def forgot_password(
