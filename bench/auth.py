@@ -144,6 +144,8 @@ def start_server(workdir: Path, port: int, database_url: str | None) -> subproce
         "ENVIRONMENT": "development",
         "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         "SECRET_KEY": "bench-secret-key-0123456789-0123456789",
+        # Measured here: hashing and the request path, not the login limits (5/minute).
+        "RATE_LIMIT_ENABLED": "false",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gatehouse", "serve", "--port", str(port)],

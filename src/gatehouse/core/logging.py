@@ -36,7 +36,9 @@ def configure_logging(settings: Settings) -> None:
     """Install one handler on the root logger (idempotent); uvicorn's loggers propagate to it."""
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_gatehouse", False):
+        # Ours from an earlier call, or a plain one from logging.basicConfig (the CLI's):
+        # either would print every line twice. Other handlers (a test's capture) stay.
+        if getattr(handler, "_gatehouse", False) or type(handler) is logging.StreamHandler:
             root.removeHandler(handler)
     handler = logging.StreamHandler()
     handler._gatehouse = True  # type: ignore[attr-defined]
