@@ -51,8 +51,9 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(JsonFormatter())
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    # Driver debug logs carry SQL parameters (hashes, emails): never let them through.
-    for name in ("aiosqlite", "asyncpg", "sqlalchemy.engine"):
+    # Driver debug logs carry SQL parameters (hashes, emails): never let them through;
+    # httpx would log every call the service makes (the model server) at INFO.
+    for name in ("aiosqlite", "asyncpg", "sqlalchemy.engine", "httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
