@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,7 +23,6 @@ AuditKind = Literal[
     "role_changed",
     "user_deactivated",
 ]
-KINDS: tuple[str, ...] = get_args(AuditKind)
 
 
 class AuditEvent(Base):

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.core.db import Base, utcnow
 
-SESSION_KINDS = ("api", "browser")
-
 
 class AuthSession(Base):
     """One sign-in: every access and refresh token of it dies with it."""

@@ -53,6 +53,11 @@ class Principal:
     session: AuthSession
 
 
+def _is_live(auth_session: AuthSession, user: User, now: datetime) -> bool:
+    """A session counts only while it is not revoked, not expired, and its user is active."""
+    return auth_session.revoked_at is None and auth_session.expires_at > now and user.is_active
+
+
 async def register(
     session: AsyncSession,
     *,
@@ -231,12 +236,7 @@ async def refresh(
     token, auth_session, user = row
     if token.used_at is not None:
         await _end_session_for_reuse(session, auth_session=auth_session, now=now, client=client)
-    if (
-        auth_session.revoked_at is not None
-        or auth_session.expires_at <= now
-        or token.expires_at <= now
-        or not user.is_active
-    ):
+    if token.expires_at <= now or not _is_live(auth_session, user, now):
         raise InvalidToken()
     # Claim the token atomically: of two concurrent uses, exactly one wins.
     claimed = await session.execute(
@@ -295,7 +295,7 @@ async def resolve_principal(
     if row is None:
         raise InvalidToken()
     auth_session, user = row
-    if auth_session.revoked_at is not None or auth_session.expires_at <= now or not user.is_active:
+    if not _is_live(auth_session, user, now):
         raise InvalidToken()
     return Principal(user=user, session=auth_session)
 
@@ -411,10 +411,6 @@ async def resolve_browser_session(session: AsyncSession, *, cookie: str) -> Prin
     if row is None or not token_matches(cookie, row[0].token_hash or ""):
         raise Forbidden()
     auth_session, user = row
-    if (
-        auth_session.revoked_at is not None
-        or auth_session.expires_at <= utcnow()
-        or not user.is_active
-    ):
+    if not _is_live(auth_session, user, utcnow()):
         raise Forbidden()
     return Principal(user=user, session=auth_session)

@@ -80,6 +80,12 @@ class RateLimiter:
                 socket_connect_timeout=0.5,
                 socket_timeout=0.5,
             )
+        # One strategy per storage, built once: `hit` runs on every API request.
+        self._strategies = {
+            id(storage): MovingWindowRateLimiter(storage)
+            for storage in (self._memory, self._shared)
+            if storage is not None
+        }
         self._shared_down_until = 0.0
         self._warned = False
         self.on_limited: Callable[[RateLimitName], None] | None = None
@@ -116,7 +122,7 @@ class RateLimiter:
         item = self.items[name]
 
         async def attempt(storage: Storage) -> Decision:
-            strategy = MovingWindowRateLimiter(storage)
+            strategy = self._strategies[id(storage)]
             if await strategy.hit(item, *identifiers):
                 return Decision(True, item.amount, 0.0)
             stats = await strategy.get_window_stats(item, *identifiers)

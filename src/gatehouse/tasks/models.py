@@ -11,8 +11,6 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from gatehouse.core.db import Base, TimestampMixin
 
-PRIORITIES = ("low", "medium", "high")
-
 # Sort keys as SQL expressions, written out literally so that the indexes below (built on
 # the same expressions) can serve ORDER BY priority / due_date without sorting every row.
 PRIORITY_RANK: ColumnClause[int] = literal_column(

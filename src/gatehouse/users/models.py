@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.core.db import Base, TimestampMixin, utcnow
 
-ROLES = ("user", "admin")
-
 
 class User(TimestampMixin, Base):
     __tablename__ = "users"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import cache
 from typing import Any
 
 import httpx
@@ -29,7 +30,9 @@ SYSTEM_PROMPT = (
 )
 
 
+@cache
 def tool_schemas() -> list[dict[str, Any]]:
+    """The tools as chat-completions function schemas (the registry is fixed: built once)."""
     return [
         {
             "type": "function",
