@@ -229,7 +229,7 @@ def test_mail_retry_requeues_failed_messages(cli_env: str, monkeypatch: pytest.M
 
 def test_audit_tail_prints_the_latest_events(cli_env: str) -> None:
     from gatehouse.audit import service as audit_service
-    from gatehouse.core.client import ClientInfo
+    from gatehouse.core.origin import RequestOrigin
 
     async def record() -> None:
         engine = create_async_engine(cli_env)
@@ -237,7 +237,7 @@ def test_audit_tail_prints_the_latest_events(cli_env: str) -> None:
             async with make_sessionmaker(engine)() as session:
                 for kind in ("login_failed", "login_succeeded", "logout"):
                     audit_service.record(
-                        session, kind=kind, user_id=None, client=ClientInfo("10.0.0.9", "cli")
+                        session, kind=kind, user_id=None, origin=RequestOrigin("10.0.0.9", "cli")
                     )
                     await session.flush()
                 await session.commit()

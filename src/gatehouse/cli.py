@@ -22,6 +22,7 @@ from gatehouse.core.config import Settings, describe_settings_error
 from gatehouse.core.db import make_engine, make_sessionmaker
 from gatehouse.core.errors import AppError
 from gatehouse.users.exceptions import UserNotFound
+from gatehouse.users.models import Role
 
 app = typer.Typer(no_args_is_help=True, help="Gatehouse: accounts and tokens as a service.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema (Alembic migrations).")
@@ -155,9 +156,9 @@ def users_create(
     admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
 ) -> None:
     """Create a user (verified, since an operator vouches for it)."""
-    from gatehouse.auth.passwords import PasswordPolicy
     from gatehouse.core.security import PasswordHasher
     from gatehouse.users import service as users_service
+    from gatehouse.users.passwords import PasswordPolicy
 
     settings = load_settings()
     if password is None:
@@ -172,7 +173,7 @@ def users_create(
                 email=email,
                 password=password,
                 full_name=full_name,
-                role="admin" if admin else "user",
+                role=Role.ADMIN if admin else Role.USER,
                 is_verified=True,
             )
             await session.commit()
@@ -204,7 +205,7 @@ def _user_table(users: list[Any], title: str) -> Table:
 @users_app.command("list")
 def users_list(
     q: Annotated[str | None, typer.Option(help="Search in email and name.")] = None,
-    role: Annotated[str | None, typer.Option(help="user or admin")] = None,
+    role: Annotated[Role | None, typer.Option(help="user or admin")] = None,
     page: Annotated[int, typer.Option(min=1)] = 1,
     page_size: Annotated[int, typer.Option(min=1, max=100)] = 50,
 ) -> None:
@@ -236,7 +237,7 @@ def _change_user(email: str, fields: dict[str, Any]) -> str:
             if user is None:
                 raise UserNotFound(f"no user with email {email}")
             user = await users_service.admin_update_user(
-                session, user_id=user.id, fields=fields, actor_id=None, client=None
+                session, user=user, fields=fields, actor_id=None, origin=None
             )
             return f"{user.email}: role {user.role}, {'active' if user.is_active else 'inactive'}"
 
@@ -252,9 +253,9 @@ def users_set_role(
     role: Annotated[str, typer.Argument(help="user or admin")],
 ) -> None:
     """Give a user the role `user` or `admin` (the last active admin cannot be demoted)."""
-    if role not in ("user", "admin"):
-        raise fail("error: role must be user or admin", code=2)
-    print(_change_user(email, {"role": role}))
+    if role not in set(Role):
+        raise fail(f"error: role must be {' or '.join(Role)}", code=2)
+    print(_change_user(email, {"role": Role(role)}))
 
 
 @users_app.command("deactivate")

@@ -7,14 +7,16 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import Redis
 
-from gatehouse.auth.passwords import PasswordPolicy
-from gatehouse.auth.throttle import AccountThrottle
+from gatehouse.auth.kit import AuthKit
+from gatehouse.auth.throttle import ThrottlePolicy
 from gatehouse.chat.providers import make_chat_provider
+from gatehouse.core.clock import Clock
 from gatehouse.core.config import Settings, get_settings
 from gatehouse.core.db import make_engine, make_sessionmaker
 from gatehouse.core.errors import install_error_handlers
@@ -22,8 +24,7 @@ from gatehouse.core.logging import configure_logging
 from gatehouse.core.metrics import Metrics, MetricsMiddleware
 from gatehouse.core.middleware import RequestContextMiddleware
 from gatehouse.core.openapi import operation_id
-from gatehouse.core.ratelimit import RateLimiter
-from gatehouse.core.security import PasswordHasher, TokenCodec
+from gatehouse.core.ratelimit import REDIS_RETRY_SECONDS, LimitStore, RateLimiter
 from gatehouse.mail.backends import make_backend
 from gatehouse.mail.worker import MailWorker
 from gatehouse.ops.router import router as ops_router
@@ -31,17 +32,20 @@ from gatehouse.routers import DOMAIN_ROUTERS
 from gatehouse.users import service as users_service
 from gatehouse.web.router import router as web_router
 
-logger = logging.getLogger("gatehouse")
+logger = logging.getLogger(__name__)
+
+VERSION = version("gatehouse")
 
 
 async def _bootstrap_first_admin(app: FastAPI, settings: Settings) -> None:
     if not (settings.FIRST_ADMIN_EMAIL and settings.FIRST_ADMIN_PASSWORD):
         return
-    async with app.state.sessionmaker() as session:
+    kit: AuthKit = app.state.auth
+    async with app.state.sessionmaker() as db:
         await users_service.ensure_admin(
-            session,
-            hasher=app.state.hasher,
-            policy=app.state.password_policy,
+            db,
+            hasher=kit.hasher,
+            policy=kit.policy,
             email=settings.FIRST_ADMIN_EMAIL,
             password=settings.FIRST_ADMIN_PASSWORD.get_secret_value(),
         )
@@ -55,14 +59,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.hasher = PasswordHasher.from_settings(settings)
-    app.state.token_codec = TokenCodec(settings)
-    app.state.password_policy = PasswordPolicy.from_settings(settings)
     app.state.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
     app.state.mail_backend = make_backend(settings)
-    app.state.limiter = RateLimiter(settings)
+    store = LimitStore.from_settings(settings, retry_seconds=app.state.redis_retry_seconds)
+    app.state.limiter = RateLimiter(settings, store)
     app.state.limiter.on_limited = lambda name: metrics.rate_limited.labels(name).inc()
-    app.state.throttle = AccountThrottle(app.state.limiter)
+    app.state.auth = AuthKit.build(
+        settings, store=store, clock=app.state.clock, throttle_policy=app.state.throttle_policy
+    )
     app.state.chat_provider = make_chat_provider(settings)
     worker_task: asyncio.Task[None] | None = None
     stop_worker = asyncio.Event()
@@ -90,18 +94,31 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the service. Tests pass their own Settings; the server reads the environment."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    throttle_policy: ThrottlePolicy | None = None,
+    redis_retry_seconds: float = REDIS_RETRY_SECONDS,
+) -> FastAPI:
+    """Build the service. Tests pass their own Settings; the server reads the environment.
+
+    `clock`, `throttle_policy` and `redis_retry_seconds` are seams for tests: the time and
+    waits of the rules, the login throttle's delays, and how soon a lost Redis is retried.
+    """
     settings = settings or get_settings()
     configure_logging(settings)
     app = FastAPI(
         title="Gatehouse",
-        version="0.1.0",
+        version=VERSION,
         summary="Accounts, tokens, sessions and tasks for your application.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
+    app.state.clock = clock
+    app.state.throttle_policy = throttle_policy
+    app.state.redis_retry_seconds = redis_retry_seconds
     # Built here, not in the lifespan: the middleware below needs it at construction.
     app.state.metrics = Metrics()
     install_error_handlers(app)

@@ -1,10 +1,11 @@
 """Every table, imported in one place for Alembic's metadata."""
 
 from gatehouse.audit.models import AuditEvent
-from gatehouse.auth.models import AuthSession, OneTimeToken, RefreshToken
+from gatehouse.auth.models import OneTimeToken, RefreshToken
 from gatehouse.chat.models import ChatMessage, Conversation
 from gatehouse.core.db import Base
 from gatehouse.mail.models import OutboxMessage
+from gatehouse.sessions.models import AuthSession
 from gatehouse.tasks.models import Task
 from gatehouse.users.models import User
 

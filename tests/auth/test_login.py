@@ -81,7 +81,7 @@ async def test_unknown_email_still_spends_a_password_verification(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     verified: list[str] = []
-    hasher = app.state.hasher
+    hasher = app.state.auth.hasher
     original = hasher.verify_and_update_sync
 
     def spy(password: str, password_hash: str) -> tuple[bool, str | None]:
@@ -102,7 +102,7 @@ async def test_password_verification_runs_off_the_event_loop(
 ) -> None:
     user = await register(client)
     threads: list[threading.Thread] = []
-    hasher = app.state.hasher
+    hasher = app.state.auth.hasher
     original = hasher.verify_and_update_sync
 
     def spy(password: str, password_hash: str) -> tuple[bool, str | None]:

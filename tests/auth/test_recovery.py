@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from gatehouse.auth.models import OneTimeToken
+from gatehouse.core.clock import SystemClock
 from gatehouse.core.db import utcnow
 from gatehouse.mail.models import OutboxMessage
 from tests.helpers import (
@@ -187,21 +188,24 @@ async def test_unknown_email_forgot_password_sends_nothing_and_answers_the_same(
     assert recipients.count(account["user"]["email"]) == 2
 
 
+class RecordingClock(SystemClock):
+    """The system's time, but waits are recorded instead of waited."""
+
+    def __init__(self) -> None:
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+
+
 async def test_forgot_password_takes_at_least_the_configured_time(
-    app_factory: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch
+    app_factory: Callable[..., FastAPI],
 ) -> None:
-    from gatehouse.auth import recovery
-
-    slept: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    monkeypatch.setattr(recovery.anyio, "sleep", fake_sleep)
-    async with running(app_factory(FORGOT_PASSWORD_MIN_SECONDS=5)) as client:
+    clock = RecordingClock()
+    async with running(app_factory({"clock": clock}, FORGOT_PASSWORD_MIN_SECONDS=5)) as client:
         await client.post("/api/v1/auth/forgot-password", json={"email": unique_email()})
-    assert len(slept) == 1
-    assert 4 < slept[0] <= 5
+    assert len(clock.slept) == 1
+    assert 4 < clock.slept[0] <= 5
 
 
 async def test_verification_end_to_end(

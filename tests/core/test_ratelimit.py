@@ -10,15 +10,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gatehouse.auth import throttle as throttle_module
-from gatehouse.auth.throttle import FREE_FAILURES, delay_after
+from gatehouse.auth.throttle import FREE_FAILURES, ThrottlePolicy, delay_after, throttle_keys
 from tests.helpers import PASSWORD, assert_envelope, register, running, unique_email
 
 LOGIN = "/api/v1/auth/login"
 
 
-def limited(app_factory: Callable[..., FastAPI], **settings: Any) -> FastAPI:
-    return app_factory(RATE_LIMIT_ENABLED=True, **settings)
+def limited(
+    app_factory: Callable[..., FastAPI], seams: dict[str, Any] | None = None, **settings: Any
+) -> FastAPI:
+    return app_factory(seams, RATE_LIMIT_ENABLED=True, **settings)
 
 
 async def _login(
@@ -155,14 +156,17 @@ def test_throttle_delays_grow_and_are_capped() -> None:
 
 
 @pytest.fixture
-def fast_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(throttle_module, "THROTTLE_BASE_SECONDS", 0.3)
+def fast_throttle() -> dict[str, Any]:
+    """create_app's seams for a throttle whose first delay is short."""
+    return {"throttle_policy": ThrottlePolicy(base_seconds=0.3)}
 
 
 async def test_the_account_throttle_refuses_then_lets_the_right_password_in_and_resets(
-    app_factory: Callable[..., FastAPI], fast_throttle: None
+    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
 ) -> None:
-    app = limited(app_factory, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute")
+    app = limited(
+        app_factory, fast_throttle, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute"
+    )
     async with running(app) as client:
         user = await register(client)
         for _ in range(FREE_FAILURES):
@@ -180,9 +184,11 @@ async def test_the_account_throttle_refuses_then_lets_the_right_password_in_and_
 
 
 async def test_the_throttle_does_not_reveal_whether_an_account_exists(
-    app_factory: Callable[..., FastAPI], fast_throttle: None
+    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
 ) -> None:
-    app = limited(app_factory, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute")
+    app = limited(
+        app_factory, fast_throttle, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute"
+    )
     async with running(app) as client:
         ghost = unique_email()
         for _ in range(FREE_FAILURES):
@@ -191,9 +197,11 @@ async def test_the_throttle_does_not_reveal_whether_an_account_exists(
 
 
 async def test_a_password_reset_clears_the_throttle(
-    app_factory: Callable[..., FastAPI], fast_throttle: None
+    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
 ) -> None:
-    app = limited(app_factory, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute")
+    app = limited(
+        app_factory, fast_throttle, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute"
+    )
     async with running(app) as client:
         email = unique_email()
         await client.post("/users", data={"email": email, "password": PASSWORD})
@@ -211,14 +219,14 @@ async def test_a_password_reset_clears_the_throttle(
 
 
 async def test_rate_limited_attempts_still_count_as_failures(
-    app_factory: Callable[..., FastAPI], fast_throttle: None
+    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
 ) -> None:
-    app = limited(app_factory, RATE_LIMIT_LOGIN="2/minute")
+    app = limited(app_factory, fast_throttle, RATE_LIMIT_LOGIN="2/minute")
     async with running(app) as client:
         user = await register(client)
         await _login(client, user["email"], "wrong password")
         await _login(client, user["email"], "wrong password")
         for _ in range(3):
             assert_rate_limited(await _login(client, user["email"], "wrong password"))
-        failures_key, _ = throttle_module._keys(user["email"])
-        assert await app.state.limiter.get(failures_key) == FREE_FAILURES
+        failures_key, _ = throttle_keys(user["email"])
+        assert await app.state.auth.throttle.counters.get(failures_key) == FREE_FAILURES

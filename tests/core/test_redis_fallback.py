@@ -14,7 +14,6 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from gatehouse.core import ratelimit
 from tests.helpers import assert_envelope, running, unique_email
 
 REDIS_SERVER = shutil.which("redis-server") or "redis-server"
@@ -86,10 +85,9 @@ async def _attempt(client: httpx.AsyncClient) -> httpx.Response:
 async def test_limits_fall_back_to_memory_and_resume_on_redis(
     app_factory: Callable[..., FastAPI],
     redis_process: RedisProcess,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(ratelimit, "REDIS_RETRY_SECONDS", 0.2)
     app = app_factory(
+        {"redis_retry_seconds": 0.2},
         RATE_LIMIT_ENABLED=True,
         RATE_LIMIT_LOGIN_IP="3/minute",
         REDIS_URL=f"redis://127.0.0.1:{redis_process.port}/0",

@@ -8,7 +8,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from gatehouse.auth.models import AuthSession
+from gatehouse.sessions.models import AuthSession
 from tests.helpers import PASSWORD, assert_envelope, deliver_mail, link_token, running, unique_email
 from tests.smtp import SmtpServer
 

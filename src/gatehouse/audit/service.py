@@ -9,38 +9,32 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.audit.models import AuditEvent
-from gatehouse.core.client import ClientInfo
+from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.pagination import PageParams, PageResult, paginate
 
 
-def mask_email(email: str) -> str:
-    """`a***@example.com`: enough to recognise, not enough to harvest."""
-    local, _, domain = email.strip().lower().partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
-
-
 def record(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     kind: str,
     user_id: uuid.UUID | None,
-    client: ClientInfo | None,
+    origin: RequestOrigin | None,
     **details: Any,
 ) -> None:
     """Add an event to the current transaction (it lands when the use case commits)."""
-    session.add(
+    db.add(
         AuditEvent(
             kind=kind,
             user_id=user_id,
-            ip=client.ip if client else None,
-            user_agent=client.user_agent if client else None,
+            ip=origin.ip if origin else None,
+            user_agent=origin.user_agent if origin else None,
             details=details,
         )
     )
 
 
 async def list_events(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     params: PageParams,
     user_id: uuid.UUID | None = None,
@@ -53,11 +47,11 @@ async def list_events(
     if kind is not None:
         statement = statement.where(AuditEvent.kind == kind)
     statement = statement.order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
-    return await paginate(session, statement, params)
+    return await paginate(db, statement, params)
 
 
-async def count_by_kind(session: AsyncSession, kinds: tuple[str, ...]) -> dict[str, int]:
-    rows = await session.execute(
+async def count_by_kind(db: AsyncSession, kinds: tuple[str, ...]) -> dict[str, int]:
+    rows = await db.execute(
         select(AuditEvent.kind, func.count())
         .where(AuditEvent.kind.in_(kinds))
         .group_by(AuditEvent.kind)

@@ -1,22 +1,19 @@
-"""Dependencies of authenticated routes: the caller, the admin guard, client details."""
+"""Dependencies of authenticated routes: the caller, the admin guard, the request's origin,
+and the account flows' tools."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from gatehouse.auth import service as auth_service
-from gatehouse.auth.passwords import PasswordPolicy
+from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.service import Principal
-from gatehouse.auth.throttle import AccountThrottle
-from gatehouse.core.client import ClientInfo, client_ip
-from gatehouse.core.db import SessionDep, utcnow
+from gatehouse.core.db import DbDep, utcnow
 from gatehouse.core.errors import Forbidden, NotAuthenticated
-from gatehouse.core.ratelimit import RateLimited, email_key, limiter_of, submitted_email
-from gatehouse.core.security import PasswordHasher, TokenCodec
+from gatehouse.core.origin import RequestOrigin
 from gatehouse.users.models import User
 
 bearer_scheme = OAuth2PasswordBearer(
@@ -26,48 +23,28 @@ bearer_scheme = OAuth2PasswordBearer(
 )
 
 
-def _hasher(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.hasher
-    return hasher
+def _auth_kit(request: Request) -> AuthKit:
+    kit: AuthKit = request.app.state.auth
+    return kit
 
 
-def _codec(request: Request) -> TokenCodec:
-    codec: TokenCodec = request.app.state.token_codec
-    return codec
+def _origin(request: Request) -> RequestOrigin:
+    return RequestOrigin.of(request)
 
 
-def _policy(request: Request) -> PasswordPolicy:
-    policy: PasswordPolicy = request.app.state.password_policy
-    return policy
-
-
-def _client(request: Request) -> ClientInfo:
-    return ClientInfo.of(request)
-
-
-def _throttle(request: Request) -> AccountThrottle:
-    throttle: AccountThrottle = request.app.state.throttle
-    return throttle
-
-
-HasherDep = Annotated[PasswordHasher, Depends(_hasher)]
-ThrottleDep = Annotated[AccountThrottle, Depends(_throttle)]
-TokenCodecDep = Annotated[TokenCodec, Depends(_codec)]
-PolicyDep = Annotated[PasswordPolicy, Depends(_policy)]
-ClientDep = Annotated[ClientInfo, Depends(_client)]
+AuthKitDep = Annotated[AuthKit, Depends(_auth_kit)]
+OriginDep = Annotated[RequestOrigin, Depends(_origin)]
 
 
 async def get_principal(
-    token: Annotated[str | None, Depends(bearer_scheme)],
-    session: SessionDep,
-    codec: TokenCodecDep,
+    token: Annotated[str | None, Depends(bearer_scheme)], db: DbDep, kit: AuthKitDep
 ) -> Principal:
     """Decode the bearer token, then load its session and user in one query."""
     if not token:
         raise NotAuthenticated()
     now = utcnow()
-    claims = codec.decode_access_token(token, now=now)
-    return await auth_service.resolve_principal(session, claims=claims, now=now)
+    claims = kit.codec.decode_access_token(token, now=now)
+    return await auth_service.resolve_principal(db, claims=claims, now=now)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -87,21 +64,3 @@ async def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
-
-
-def login_rate_limit(email_field: str) -> Callable[..., Awaitable[None]]:
-    """RATE_LIMIT_LOGIN per account+IP and RATE_LIMIT_LOGIN_IP per IP, shared by /token,
-    /login and POST /sessions. A refused attempt still counts as a failed login for the
-    account's throttle."""
-
-    async def limit(request: Request, throttle: ThrottleDep) -> None:
-        email = await submitted_email(request, email_field)
-        ip = client_ip(request)
-        try:
-            await limiter_of(request).check(("login_ip", (ip,)), ("login", (email_key(email), ip)))
-        except RateLimited:
-            if email:
-                await throttle.record_failure(email, extend=False)
-            raise
-
-    return limit

@@ -3,12 +3,6 @@
 from gatehouse.core.errors import AppError
 
 
-class EmailAlreadyRegistered(AppError):
-    code = "EMAIL_ALREADY_REGISTERED"
-    status = 409
-    message = "An account with this email already exists"
-
-
 class InvalidCredentials(AppError):
     code = "INVALID_CREDENTIALS"
     status = 401
@@ -19,36 +13,6 @@ class AccountDisabled(AppError):
     code = "ACCOUNT_DISABLED"
     status = 403
     message = "This account is disabled"
-
-
-class SessionNotFound(AppError):
-    code = "NOT_FOUND"
-    status = 404
-    message = "Session not found"
-
-
-class PasswordRejected(AppError):
-    """The password policy refused a new password (422, like any invalid field)."""
-
-    code = "VALIDATION_ERROR"
-    status = 422
-    message = "The password does not meet the password policy"
-
-    def __init__(self, reason: str, *, field: str = "password") -> None:
-        super().__init__(
-            f"{self.message}: {reason}",
-            details={
-                "fields": [{"loc": ["body", field], "msg": reason, "type": "password_policy"}]
-            },
-        )
-
-
-class InvalidPassword(AppError):
-    """The current password given to confirm a sensitive change is wrong."""
-
-    code = "INVALID_PASSWORD"
-    status = 400
-    message = "The current password is incorrect"
 
 
 class InvalidResetToken(AppError):

@@ -1,45 +1,61 @@
-"""The password policy: NIST SP 800-63B length limits and a list of common passwords."""
+"""Setting a password: the step shared by reset and change, and the change itself."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from importlib.resources import files
+import uuid
 
-from gatehouse.auth.exceptions import PasswordRejected
-from gatehouse.core.config import Settings
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.audit import service as audit_service
+from gatehouse.auth.kit import AuthKit
+from gatehouse.core.db import utcnow
+from gatehouse.core.origin import RequestOrigin
+from gatehouse.mail import service as mail_service
+from gatehouse.sessions import service as sessions_service
+from gatehouse.users.exceptions import InvalidPassword
+from gatehouse.users.models import User
 
 
-def load_common_passwords() -> frozenset[str]:
-    """The bundled list (30,000 most common passwords), lower-cased."""
-    text = files("gatehouse.auth").joinpath("common_passwords.txt").read_text("utf-8")
-    return frozenset(
-        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+async def set_password(
+    db: AsyncSession,
+    *,
+    kit: AuthKit,
+    user: User,
+    new_password: str,
+    keep_session: uuid.UUID | None,
+) -> None:
+    """Replace the password, end the user's other sessions and mail a notice (flushed)."""
+    kit.policy.check(new_password, email=user.email, field="new_password")
+    user.password_hash = await kit.hasher.hash(new_password)
+    user.password_changed_at = utcnow()
+    await sessions_service.end_all_sessions(db, user_id=user.id, except_session=keep_session)
+    await mail_service.enqueue(
+        db,
+        to=user.email,
+        template="password_changed",
+        context={
+            "name": user.full_name,
+            "reset_url": f"{kit.settings.PUBLIC_URL}/reset-password",
+        },
     )
 
 
-@dataclass(frozen=True)
-class PasswordPolicy:
-    min_length: int
-    max_length: int
-    common: frozenset[str]
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PasswordPolicy:
-        common = load_common_passwords() if settings.PASSWORD_CHECK_COMMON else frozenset()
-        return cls(
-            min_length=settings.PASSWORD_MIN_LENGTH,
-            max_length=settings.PASSWORD_MAX_LENGTH,
-            common=common,
-        )
-
-    def check(self, password: str, *, email: str | None = None, field: str = "password") -> None:
-        """Raise PasswordRejected (422) when `password` breaks the policy."""
-        if len(password) < self.min_length:
-            raise PasswordRejected(f"must be at least {self.min_length} characters", field=field)
-        if len(password) > self.max_length:
-            raise PasswordRejected(f"must be at most {self.max_length} characters", field=field)
-        folded = password.strip().lower()
-        if folded in self.common:
-            raise PasswordRejected("is too common; choose a less guessable password", field=field)
-        if email is not None and folded == email.strip().lower():
-            raise PasswordRejected("must not be the same as the email", field=field)
+async def change_password(
+    db: AsyncSession,
+    *,
+    kit: AuthKit,
+    user: User,
+    current_session: uuid.UUID | None,
+    current_password: str,
+    new_password: str,
+    origin: RequestOrigin,
+) -> None:
+    """Change the password (the current one confirms it); the user's other sessions end."""
+    matches, _ = await kit.hasher.verify_and_update(current_password, user.password_hash)
+    if not matches:
+        raise InvalidPassword()
+    await set_password(
+        db, kit=kit, user=user, new_password=new_password, keep_session=current_session
+    )
+    audit_service.record(db, kind="password_changed", user_id=user.id, origin=origin)
+    await db.commit()

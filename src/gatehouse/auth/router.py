@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from gatehouse.auth import recovery
+from gatehouse.auth import passwords, recovery, verification
 from gatehouse.auth import service as auth_service
-from gatehouse.auth.dependencies import (
-    ClientDep,
-    CurrentPrincipal,
-    CurrentUser,
-    HasherDep,
-    PolicyDep,
-    ThrottleDep,
-    TokenCodecDep,
-    login_rate_limit,
+from gatehouse.auth.dependencies import AuthKitDep, CurrentPrincipal, CurrentUser, OriginDep
+from gatehouse.auth.exceptions import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidResetToken,
+    InvalidVerificationToken,
 )
+from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.auth.schemas import (
     ChangePasswordRequest,
     ForgotPasswordRequest,
@@ -33,15 +31,14 @@ from gatehouse.auth.schemas import (
     VerifyRequest,
 )
 from gatehouse.auth.service import IssuedTokens
-from gatehouse.core.config import SettingsDep
-from gatehouse.core.db import SessionDep
+from gatehouse.core.db import DbDep
+from gatehouse.core.errors import InvalidToken, NotAuthenticated, RateLimited, ValidationFailed
 from gatehouse.core.ids import parse_id
 from gatehouse.core.openapi import error_responses
-from gatehouse.core.ratelimit import (
-    default_rate_limit,
-    forgot_password_rate_limit,
-    register_rate_limit,
-)
+from gatehouse.core.ratelimit import default_rate_limit
+from gatehouse.sessions import service as sessions_service
+from gatehouse.sessions.exceptions import SessionNotFound
+from gatehouse.users.exceptions import EmailAlreadyRegistered, InvalidPassword
 from gatehouse.users.schemas import UserRead
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -59,35 +56,25 @@ def _token_pair(tokens: IssuedTokens, response: Response) -> TokenPair:
     )
 
 
-_LOGIN_ERRORS: dict[int | str, dict[str, Any]] = error_responses(
-    401, 403, 422, 429, codes={401: "INVALID_CREDENTIALS", 403: "ACCOUNT_DISABLED"}
-)
+_LOGIN_ERRORS = error_responses(InvalidCredentials, AccountDisabled, ValidationFailed, RateLimited)
 
 
 @router.post(
     "/register",
     dependencies=[Depends(register_rate_limit)],
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(409, 422, codes={409: "EMAIL_ALREADY_REGISTERED"}),
+    responses=error_responses(EmailAlreadyRegistered, ValidationFailed, RateLimited),
 )
 async def register(
     data: RegisterRequest,
     response: Response,
-    session: SessionDep,
-    hasher: HasherDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
+    db: DbDep,
+    kit: AuthKitDep,
 ) -> UserRead:
     """Create an account and mail it a verification link. Privileged fields (role,
     is_active, is_verified) are ignored."""
     user = await auth_service.register(
-        session,
-        hasher=hasher,
-        policy=policy,
-        email=str(data.email),
-        password=data.password,
-        full_name=data.full_name,
-        settings=settings,
+        db, kit=kit, email=str(data.email), password=data.password, full_name=data.full_name
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserRead.model_validate(user)
@@ -99,21 +86,13 @@ async def register(
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     response: Response,
-    session: SessionDep,
-    hasher: HasherDep,
-    codec: TokenCodecDep,
-    throttle: ThrottleDep,
-    client: ClientDep,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
 ) -> TokenPair:
     """OAuth2 password flow: `username` is the email. Opens a session."""
     tokens = await auth_service.login(
-        session,
-        hasher=hasher,
-        codec=codec,
-        throttle=throttle,
-        email=form.username,
-        password=form.password,
-        client=client,
+        db, kit=kit, email=form.username, password=form.password, origin=origin
     )
     return _token_pair(tokens, response)
 
@@ -122,21 +101,13 @@ async def token(
 async def login(
     data: LoginRequest,
     response: Response,
-    session: SessionDep,
-    hasher: HasherDep,
-    codec: TokenCodecDep,
-    throttle: ThrottleDep,
-    client: ClientDep,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
 ) -> TokenPair:
     """Log in with a JSON body. Opens a session."""
     tokens = await auth_service.login(
-        session,
-        hasher=hasher,
-        codec=codec,
-        throttle=throttle,
-        email=data.email,
-        password=data.password,
-        client=client,
+        db, kit=kit, email=data.email, password=data.password, origin=origin
     )
     return _token_pair(tokens, response)
 
@@ -144,49 +115,52 @@ async def login(
 @router.post(
     "/refresh",
     dependencies=_DEFAULT_LIMIT,
-    responses=error_responses(401, 422, codes={401: "INVALID_TOKEN"}),
+    responses=error_responses(InvalidToken, ValidationFailed, RateLimited),
 )
 async def refresh(
-    data: RefreshRequest,
-    response: Response,
-    session: SessionDep,
-    codec: TokenCodecDep,
-    client: ClientDep,
+    data: RefreshRequest, response: Response, db: DbDep, kit: AuthKitDep, origin: OriginDep
 ) -> TokenPair:
     """Exchange a refresh token for a new pair. Each refresh token works once; presenting
     a used one ends the whole session (reuse detection)."""
     tokens = await auth_service.refresh(
-        session, codec=codec, refresh_token=data.refresh_token, client=client
+        db, kit=kit, refresh_token=data.refresh_token, origin=origin
     )
     return _token_pair(tokens, response)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
+_SIGNED_IN_ERRORS = (NotAuthenticated, InvalidToken, RateLimited)
+
+
+@router.post(
+    "/logout",
+    dependencies=_DEFAULT_LIMIT,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*_SIGNED_IN_ERRORS, ValidationFailed),
+)
 async def logout(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    client: ClientDep,
-    data: LogoutRequest | None = None,
+    principal: CurrentPrincipal, db: DbDep, origin: OriginDep, data: LogoutRequest | None = None
 ) -> None:
     """End the current session at once; its access and refresh tokens stop working."""
     await auth_service.logout(
-        session,
-        principal=principal,
-        client=client,
-        refresh_token=data.refresh_token if data else None,
+        db, principal=principal, origin=origin, refresh_token=data.refresh_token if data else None
     )
 
 
-@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(401))
-async def logout_all(user: CurrentUser, session: SessionDep, client: ClientDep) -> None:
+@router.post(
+    "/logout-all",
+    dependencies=_DEFAULT_LIMIT,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*_SIGNED_IN_ERRORS),
+)
+async def logout_all(user: CurrentUser, db: DbDep, origin: OriginDep) -> None:
     """End every session of the current user."""
-    await auth_service.logout_all(session, user_id=user.id, client=client)
+    await auth_service.logout_all(db, user_id=user.id, origin=origin)
 
 
-@router.get("/sessions", dependencies=_DEFAULT_LIMIT, responses=error_responses(401))
-async def list_sessions(principal: CurrentPrincipal, session: SessionDep) -> list[SessionRead]:
+@router.get("/sessions", dependencies=_DEFAULT_LIMIT, responses=error_responses(*_SIGNED_IN_ERRORS))
+async def list_sessions(principal: CurrentPrincipal, db: DbDep) -> list[SessionRead]:
     """The current user's live sessions, newest first; `current` marks this one."""
-    sessions = await auth_service.list_sessions(session, user_id=principal.user.id)
+    sessions = await sessions_service.list_sessions(db, user_id=principal.user.id)
     return [
         SessionRead(
             id=item.id,
@@ -204,12 +178,12 @@ async def list_sessions(principal: CurrentPrincipal, session: SessionDep) -> lis
     "/sessions/{session_id}",
     dependencies=_DEFAULT_LIMIT,
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 404),
+    responses=error_responses(*_SIGNED_IN_ERRORS, SessionNotFound),
 )
-async def revoke_session(session_id: str, user: CurrentUser, session: SessionDep) -> None:
+async def revoke_session(session_id: str, user: CurrentUser, db: DbDep) -> None:
     """End one of your sessions. Another user's session, or an ended one, is 404."""
-    await auth_service.revoke_session(
-        session, user_id=user.id, session_id=parse_id(session_id, not_found="Session not found")
+    await sessions_service.revoke_session(
+        db, user_id=user.id, session_id=parse_id(session_id, not_found=SessionNotFound)
     )
 
 
@@ -220,40 +194,27 @@ RESET_LINK_ANSWER = "If an account exists for this email, a reset link is on its
     "/forgot-password",
     dependencies=[Depends(forgot_password_rate_limit)],
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(422, 429),
+    responses=error_responses(ValidationFailed, RateLimited),
 )
 async def forgot_password(
-    data: ForgotPasswordRequest, session: SessionDep, settings: SettingsDep, client: ClientDep
+    data: ForgotPasswordRequest, db: DbDep, kit: AuthKitDep, origin: OriginDep
 ) -> Message:
     """Mail a reset link. The answer is the same, in body and time, for unknown emails."""
-    await recovery.forgot_password(session, email=str(data.email), settings=settings, client=client)
+    await recovery.forgot_password(db, kit=kit, email=str(data.email), origin=origin)
     return Message(message=RESET_LINK_ANSWER)
 
 
 @router.post(
     "/reset-password",
     dependencies=_DEFAULT_LIMIT,
-    responses=error_responses(400, 422, codes={400: "INVALID_RESET_TOKEN"}),
+    responses=error_responses(InvalidResetToken, ValidationFailed, RateLimited),
 )
 async def reset_password(
-    data: ResetPasswordRequest,
-    session: SessionDep,
-    hasher: HasherDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
-    throttle: ThrottleDep,
-    client: ClientDep,
+    data: ResetPasswordRequest, db: DbDep, kit: AuthKitDep, origin: OriginDep
 ) -> Message:
     """Set a new password with the token from the reset mail. Every session ends."""
     await recovery.reset_password(
-        session,
-        hasher=hasher,
-        policy=policy,
-        token=data.token,
-        new_password=data.new_password,
-        settings=settings,
-        throttle=throttle,
-        client=client,
+        db, kit=kit, token=data.token, new_password=data.new_password, origin=origin
     )
     return Message(message="Your password has been reset. Please log in again.")
 
@@ -262,28 +223,24 @@ async def reset_password(
     "/change-password",
     dependencies=_DEFAULT_LIMIT,
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(400, 401, 422, codes={400: "INVALID_PASSWORD"}),
+    responses=error_responses(InvalidPassword, *_SIGNED_IN_ERRORS, ValidationFailed),
 )
 async def change_password(
     data: ChangePasswordRequest,
     principal: CurrentPrincipal,
-    session: SessionDep,
-    hasher: HasherDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
-    client: ClientDep,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
 ) -> None:
     """Change your password. Your other sessions end and a notice is mailed to you."""
-    await recovery.change_password(
-        session,
-        hasher=hasher,
-        policy=policy,
+    await passwords.change_password(
+        db,
+        kit=kit,
         user=principal.user,
         current_session=principal.session.id,
         current_password=data.current_password,
         new_password=data.new_password,
-        settings=settings,
-        client=client,
+        origin=origin,
     )
 
 
@@ -291,22 +248,20 @@ async def change_password(
     "/verify/request",
     dependencies=_DEFAULT_LIMIT,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(401),
+    responses=error_responses(*_SIGNED_IN_ERRORS),
 )
-async def request_verification(
-    user: CurrentUser, session: SessionDep, settings: SettingsDep
-) -> Message:
+async def request_verification(user: CurrentUser, db: DbDep, kit: AuthKitDep) -> Message:
     """Mail a new verification link (nothing is sent when the email is verified already)."""
-    await recovery.request_verification(session, user=user, settings=settings)
+    await verification.request_verification(db, user=user, settings=kit.settings)
     return Message(message="If your email is not verified yet, a verification link is on its way.")
 
 
 @router.post(
     "/verify",
     dependencies=_DEFAULT_LIMIT,
-    responses=error_responses(400, 422, codes={400: "INVALID_VERIFICATION_TOKEN"}),
+    responses=error_responses(InvalidVerificationToken, ValidationFailed, RateLimited),
 )
-async def verify(data: VerifyRequest, session: SessionDep, client: ClientDep) -> UserRead:
+async def verify(data: VerifyRequest, db: DbDep, origin: OriginDep) -> UserRead:
     """Confirm an email address with the token from the verification mail."""
-    user = await recovery.verify_email(session, token=data.token, client=client)
+    user = await verification.verify_email(db, token=data.token, origin=origin)
     return UserRead.model_validate(user)

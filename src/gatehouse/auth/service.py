@@ -1,4 +1,4 @@
-"""Accounts and tokens: registration, login, refresh rotation, logout and sessions."""
+"""Accounts and tokens: registration, login, refresh rotation, logout."""
 
 from __future__ import annotations
 
@@ -8,33 +8,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NoReturn
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.audit import service as audit_service
-from gatehouse.auth import recovery
-from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, SessionNotFound
-from gatehouse.auth.models import AuthSession, RefreshToken
-from gatehouse.auth.passwords import PasswordPolicy
-from gatehouse.auth.sessions import end_all_sessions, revoke_sessions
-from gatehouse.auth.throttle import AccountThrottle
-from gatehouse.core.client import ClientInfo
-from gatehouse.core.config import Settings
-from gatehouse.core.db import utcnow
-from gatehouse.core.errors import Forbidden, InvalidToken
-from gatehouse.core.ratelimit import RateLimited
-from gatehouse.core.security import (
-    AccessClaims,
-    PasswordHasher,
-    TokenCodec,
-    hash_token,
-    new_opaque_token,
-    token_matches,
-)
+from gatehouse.auth import verification
+from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials
+from gatehouse.auth.kit import AuthKit
+from gatehouse.auth.models import RefreshToken
+from gatehouse.core.db import claim_once, utcnow
+from gatehouse.core.errors import Forbidden, InvalidToken, RateLimited
+from gatehouse.core.origin import RequestOrigin
+from gatehouse.core.security import AccessClaims, hash_token, new_opaque_token, token_matches
+from gatehouse.sessions import service as sessions_service
+from gatehouse.sessions.models import AuthSession, SessionKind
 from gatehouse.users import service as users_service
+from gatehouse.users.emails import normalize_email
 from gatehouse.users.models import User
 
-logger = logging.getLogger("gatehouse.auth")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,33 +50,31 @@ def _is_live(auth_session: AuthSession, user: User, now: datetime) -> bool:
     return auth_session.revoked_at is None and auth_session.expires_at > now and user.is_active
 
 
+def mask_email(email: str) -> str:
+    """`a***@example.com`: enough to recognise in an audit event, not enough to harvest."""
+    local, _, domain = normalize_email(email).partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
+
+
 async def register(
-    session: AsyncSession,
-    *,
-    hasher: PasswordHasher,
-    policy: PasswordPolicy,
-    email: str,
-    password: str,
-    full_name: str | None,
-    settings: Settings,
+    db: AsyncSession, *, kit: AuthKit, email: str, password: str, full_name: str | None
 ) -> User:
     """Create an account (role user, unverified) and mail it a verification link."""
     user = await users_service.create_user(
-        session, hasher=hasher, policy=policy, email=email, password=password, full_name=full_name
+        db,
+        hasher=kit.hasher,
+        policy=kit.policy,
+        email=email,
+        password=password,
+        full_name=full_name,
     )
-    await recovery.queue_verification(session, user=user, settings=settings)
-    await session.commit()
+    await verification.queue_verification(db, user=user, settings=kit.settings)
+    await db.commit()
     return user
 
 
 async def authenticate(
-    session: AsyncSession,
-    *,
-    hasher: PasswordHasher,
-    throttle: AccountThrottle,
-    email: str,
-    password: str,
-    client: ClientInfo,
+    db: AsyncSession, *, kit: AuthKit, email: str, password: str, origin: RequestOrigin
 ) -> User:
     """Check an email and password.
 
@@ -93,101 +83,100 @@ async def authenticate(
     A hash with old parameters (or bcrypt) is replaced by a fresh Argon2id one. Failures
     are audited and committed; they also feed the per-account throttle.
     """
-    user = await users_service.find_user_by_email(session, email=email)
+    user = await users_service.find_user_by_email(db, email=email)
     user_id = user.id if user else None
     try:
-        await throttle.check(email)
+        await kit.throttle.check(email)
     except RateLimited:
-        await _login_failed(
-            session, user_id=user_id, email=email, reason="throttled", client=client
-        )
+        await _login_failed(db, user_id=user_id, email=email, reason="throttled", origin=origin)
         raise
     if user is None:
-        await hasher.dummy_verify(password)
+        await kit.hasher.dummy_verify(password)
         matches, upgraded_hash = False, None
     else:
-        matches, upgraded_hash = await hasher.verify_and_update(password, user.password_hash)
+        matches, upgraded_hash = await kit.hasher.verify_and_update(password, user.password_hash)
     if user is None or not matches:
-        await throttle.record_failure(email)
+        await kit.throttle.record_failure(email)
         await _login_failed(
-            session, user_id=user_id, email=email, reason="bad_credentials", client=client
+            db, user_id=user_id, email=email, reason="bad_credentials", origin=origin
         )
         raise InvalidCredentials()
     if not user.is_active:
         await _login_failed(
-            session, user_id=user_id, email=email, reason="account_disabled", client=client
+            db, user_id=user_id, email=email, reason="account_disabled", origin=origin
         )
         raise AccountDisabled()
-    await throttle.clear(email)
+    await kit.throttle.clear(email)
     if upgraded_hash is not None:
         user.password_hash = upgraded_hash
-    audit_service.record(session, kind="login_succeeded", user_id=user.id, client=client)
+    audit_service.record(db, kind="login_succeeded", user_id=user.id, origin=origin)
     return user
 
 
 async def _login_failed(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     user_id: uuid.UUID | None,
     email: str,
     reason: str,
-    client: ClientInfo,
+    origin: RequestOrigin,
 ) -> None:
     audit_service.record(
-        session,
+        db,
         kind="login_failed",
         user_id=user_id,
-        client=client,
+        origin=origin,
         reason=reason,
-        email=audit_service.mask_email(email),
+        email=mask_email(email),
     )
-    await session.commit()
+    await db.commit()
 
 
 async def start_session(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
-    codec: TokenCodec,
+    kit: AuthKit,
     user: User,
-    client: ClientInfo,
+    origin: RequestOrigin,
     now: datetime,
-    kind: str = "api",
+    kind: SessionKind = SessionKind.API,
     token_hash: str | None = None,
 ) -> AuthSession:
+    """Open a session for `user` (flushed, not committed)."""
     auth_session = AuthSession(
         user_id=user.id,
         kind=kind,
         token_hash=token_hash,
-        ip=client.ip,
-        user_agent=client.user_agent,
+        ip=origin.ip,
+        user_agent=origin.user_agent,
         created_at=now,
         last_used_at=now,
-        expires_at=now + codec.refresh_ttl,
+        expires_at=now + kit.codec.refresh_ttl,
     )
-    session.add(auth_session)
-    await session.flush()
+    db.add(auth_session)
+    await db.flush()
     return auth_session
 
 
 async def issue_token_pair(
-    session: AsyncSession, *, codec: TokenCodec, auth_session: AuthSession, now: datetime
+    db: AsyncSession, *, kit: AuthKit, auth_session: AuthSession, now: datetime
 ) -> IssuedTokens:
     """A new access token and refresh token in `auth_session`; the session's life slides."""
     refresh_token = new_opaque_token()
-    session.add(
+    db.add(
         RefreshToken(
             session_id=auth_session.id,
             token_hash=hash_token(refresh_token),
             created_at=now,
-            expires_at=now + codec.refresh_ttl,
+            expires_at=now + kit.codec.refresh_ttl,
         )
     )
-    auth_session.expires_at = now + codec.refresh_ttl
+    auth_session.expires_at = now + kit.codec.refresh_ttl
     auth_session.last_used_at = now
-    access_token, lifetime = codec.issue_access_token(
+    access_token, lifetime = kit.codec.issue_access_token(
         user_id=auth_session.user_id, session_id=auth_session.id, now=now
     )
-    await session.flush()
+    await db.flush()
     return IssuedTokens(
         access_token=access_token,
         refresh_token=refresh_token,
@@ -197,34 +186,25 @@ async def issue_token_pair(
 
 
 async def login(
-    session: AsyncSession,
-    *,
-    hasher: PasswordHasher,
-    codec: TokenCodec,
-    throttle: AccountThrottle,
-    email: str,
-    password: str,
-    client: ClientInfo,
+    db: AsyncSession, *, kit: AuthKit, email: str, password: str, origin: RequestOrigin
 ) -> IssuedTokens:
     """Authenticate and open an API session with its first token pair."""
-    user = await authenticate(
-        session, hasher=hasher, throttle=throttle, email=email, password=password, client=client
-    )
+    user = await authenticate(db, kit=kit, email=email, password=password, origin=origin)
     now = utcnow()
-    auth_session = await start_session(session, codec=codec, user=user, client=client, now=now)
-    tokens = await issue_token_pair(session, codec=codec, auth_session=auth_session, now=now)
-    await session.commit()
+    auth_session = await start_session(db, kit=kit, user=user, origin=origin, now=now)
+    tokens = await issue_token_pair(db, kit=kit, auth_session=auth_session, now=now)
+    await db.commit()
     return tokens
 
 
 async def refresh(
-    session: AsyncSession, *, codec: TokenCodec, refresh_token: str, client: ClientInfo
+    db: AsyncSession, *, kit: AuthKit, refresh_token: str, origin: RequestOrigin
 ) -> IssuedTokens:
     """Rotate a refresh token. A second use of one ends its whole session (reuse detection)."""
     now = utcnow()
     presented_hash = hash_token(refresh_token)
     row = (
-        await session.execute(
+        await db.execute(
             select(RefreshToken, AuthSession, User)
             .join(AuthSession, RefreshToken.session_id == AuthSession.id)
             .join(User, AuthSession.user_id == User.id)
@@ -235,35 +215,29 @@ async def refresh(
         raise InvalidToken()
     token, auth_session, user = row
     if token.used_at is not None:
-        await _end_session_for_reuse(session, auth_session=auth_session, now=now, client=client)
+        await _end_session_for_reuse(db, auth_session=auth_session, now=now, origin=origin)
     if token.expires_at <= now or not _is_live(auth_session, user, now):
         raise InvalidToken()
-    # Claim the token atomically: of two concurrent uses, exactly one wins.
-    claimed = await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        await _end_session_for_reuse(session, auth_session=auth_session, now=now, client=client)
-    tokens = await issue_token_pair(session, codec=codec, auth_session=auth_session, now=now)
-    await session.commit()
+    # Of two concurrent uses, exactly one wins; the other counts as reuse.
+    if not await claim_once(db, RefreshToken.used_at, token.id, at=now):
+        await _end_session_for_reuse(db, auth_session=auth_session, now=now, origin=origin)
+    tokens = await issue_token_pair(db, kit=kit, auth_session=auth_session, now=now)
+    await db.commit()
     return tokens
 
 
 async def _end_session_for_reuse(
-    session: AsyncSession, *, auth_session: AuthSession, now: datetime, client: ClientInfo
+    db: AsyncSession, *, auth_session: AuthSession, now: datetime, origin: RequestOrigin
 ) -> NoReturn:
-    await revoke_sessions(session, session_ids=[auth_session.id], now=now)
+    await sessions_service.revoke_sessions(db, session_ids=[auth_session.id], now=now)
     audit_service.record(
-        session,
+        db,
         kind="refresh_reuse_detected",
         user_id=auth_session.user_id,
-        client=client,
+        origin=origin,
         session_id=str(auth_session.id),
     )
-    await session.commit()
+    await db.commit()
     logger.warning(
         "refresh token reuse detected: session %s of user %s ended",
         auth_session.id,
@@ -283,12 +257,10 @@ _PRINCIPAL_QUERY = (
 )
 
 
-async def resolve_principal(
-    session: AsyncSession, *, claims: AccessClaims, now: datetime
-) -> Principal:
+async def resolve_principal(db: AsyncSession, *, claims: AccessClaims, now: datetime) -> Principal:
     """The live session and active user behind an access token, in one indexed query."""
     row = (
-        await session.execute(
+        await db.execute(
             _PRINCIPAL_QUERY, {"session_id": claims.session_id, "user_id": claims.user_id}
         )
     ).first()
@@ -301,16 +273,16 @@ async def resolve_principal(
 
 
 async def logout(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     principal: Principal,
-    client: ClientInfo,
+    origin: RequestOrigin,
     refresh_token: str | None = None,
 ) -> None:
     """End the caller's session, and the session of `refresh_token` if it is the caller's too."""
     session_ids = [principal.session.id]
     if refresh_token is not None:
-        other = await session.scalar(
+        other = await db.scalar(
             select(RefreshToken.session_id)
             .join(AuthSession, RefreshToken.session_id == AuthSession.id)
             .where(
@@ -320,92 +292,53 @@ async def logout(
         )
         if other is not None:
             session_ids.append(other)
-    await revoke_sessions(session, session_ids=session_ids)
+    await sessions_service.revoke_sessions(db, session_ids=session_ids)
     audit_service.record(
-        session,
+        db,
         kind="logout",
         user_id=principal.user.id,
-        client=client,
+        origin=origin,
         sessions=[str(item) for item in session_ids],
     )
-    await session.commit()
+    await db.commit()
 
 
-async def logout_all(session: AsyncSession, *, user_id: uuid.UUID, client: ClientInfo) -> None:
+async def logout_all(db: AsyncSession, *, user_id: uuid.UUID, origin: RequestOrigin) -> None:
     """End every session of the user, on every instance, at once."""
-    await end_all_sessions(session, user_id=user_id)
-    audit_service.record(session, kind="logout", user_id=user_id, client=client, all=True)
-    await session.commit()
-
-
-async def list_sessions(session: AsyncSession, *, user_id: uuid.UUID) -> list[AuthSession]:
-    """The user's live sessions, newest first."""
-    result = await session.scalars(
-        select(AuthSession)
-        .where(
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > utcnow(),
-        )
-        .order_by(AuthSession.created_at.desc())
-    )
-    return list(result)
-
-
-async def revoke_session(
-    session: AsyncSession, *, user_id: uuid.UUID, session_id: uuid.UUID
-) -> None:
-    """End one of the user's own live sessions; anything else is 404."""
-    result = await session.execute(
-        update(AuthSession)
-        .where(
-            AuthSession.id == session_id,
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise SessionNotFound()
-    await session.commit()
+    await sessions_service.end_all_sessions(db, user_id=user_id)
+    audit_service.record(db, kind="logout", user_id=user_id, origin=origin, all=True)
+    await db.commit()
 
 
 async def start_browser_session(
-    session: AsyncSession,
-    *,
-    hasher: PasswordHasher,
-    codec: TokenCodec,
-    throttle: AccountThrottle,
-    email: str,
-    password: str,
-    client: ClientInfo,
+    db: AsyncSession, *, kit: AuthKit, email: str, password: str, origin: RequestOrigin
 ) -> tuple[User, str]:
     """Log in for the cookie API: a `browser` session and the cookie value (stored hashed)."""
-    user = await authenticate(
-        session, hasher=hasher, throttle=throttle, email=email, password=password, client=client
-    )
+    user = await authenticate(db, kit=kit, email=email, password=password, origin=origin)
     cookie = new_opaque_token()
     await start_session(
-        session,
-        codec=codec,
+        db,
+        kit=kit,
         user=user,
-        client=client,
+        origin=origin,
         now=utcnow(),
-        kind="browser",
+        kind=SessionKind.BROWSER,
         token_hash=hash_token(cookie),
     )
-    await session.commit()
+    await db.commit()
     return user, cookie
 
 
-async def resolve_browser_session(session: AsyncSession, *, cookie: str) -> Principal:
+async def resolve_browser_session(db: AsyncSession, *, cookie: str) -> Principal:
     """The live browser session and active user behind a cookie; otherwise FORBIDDEN."""
     row = (
-        await session.execute(
+        await db.execute(
             select(AuthSession, User)
             .join(User, AuthSession.user_id == User.id)
-            .where(AuthSession.token_hash == hash_token(cookie), AuthSession.kind == "browser")
+            .where(
+                AuthSession.token_hash == hash_token(cookie),
+                AuthSession.kind == SessionKind.BROWSER,
+            )
         )
     ).first()
     if row is None or not token_matches(cookie, row[0].token_hash or ""):

@@ -2,13 +2,18 @@
 
 Keyed by the normalised email whether or not an account has it, so the throttle does
 not reveal which emails exist. Never a permanent lock (that would let anyone lock a
-legitimate user out): the delay doubles from THROTTLE_BASE_SECONDS up to a cap, and a
+legitimate user out): the delay doubles from `base_seconds` up to a cap, and a
 successful login or a password reset clears it.
 """
 
 from __future__ import annotations
 
-from gatehouse.core.ratelimit import RateLimited, RateLimiter, email_key
+import hashlib
+from dataclasses import dataclass
+
+from gatehouse.core.errors import RateLimited
+from gatehouse.core.ratelimit import CounterStore
+from gatehouse.users.emails import normalize_email
 
 FREE_FAILURES = 5
 THROTTLE_BASE_SECONDS = 2.0
@@ -16,41 +21,62 @@ THROTTLE_MAX_SECONDS = 15 * 60.0
 FAILURE_MEMORY_SECONDS = 24 * 3600.0
 
 
-def _keys(email: str) -> tuple[str, str]:
-    digest = email_key(email)
-    return f"login-failures:{digest}", f"login-throttle:{digest}"
+@dataclass(frozen=True, slots=True)
+class ThrottlePolicy:
+    """How many failures are free, and how long an account waits after more."""
+
+    free_failures: int = FREE_FAILURES
+    base_seconds: float = THROTTLE_BASE_SECONDS
+    max_seconds: float = THROTTLE_MAX_SECONDS
+    memory_seconds: float = FAILURE_MEMORY_SECONDS
+
+    def delay_after(self, failures: int) -> float:
+        """Seconds an account waits after `failures` consecutive failed logins."""
+        if failures < self.free_failures:
+            return 0.0
+        return float(
+            min(self.max_seconds, self.base_seconds * 2 ** (failures - self.free_failures))
+        )
 
 
 def delay_after(failures: int) -> float:
-    """Seconds an account waits after `failures` consecutive failed logins."""
-    if failures < FREE_FAILURES:
-        return 0.0
-    return float(min(THROTTLE_MAX_SECONDS, THROTTLE_BASE_SECONDS * 2 ** (failures - FREE_FAILURES)))
+    """The default policy's delay after `failures` consecutive failed logins."""
+    return ThrottlePolicy().delay_after(failures)
+
+
+def throttle_keys(email: str) -> tuple[str, str]:
+    """The counters of one email: its failures, and the delay it is waiting out."""
+    digest = hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
+    return f"failures:{digest}", f"waiting:{digest}"
 
 
 class AccountThrottle:
-    def __init__(self, limiter: RateLimiter) -> None:
-        self.limiter = limiter
+    def __init__(
+        self, counters: CounterStore, *, enabled: bool, policy: ThrottlePolicy | None = None
+    ) -> None:
+        self.counters = counters
+        self.enabled = enabled
+        self.policy = policy or ThrottlePolicy()
 
     async def check(self, email: str) -> None:
         """Refuse (429) while the account waits out its delay; the attempt still counts."""
-        if not self.limiter.enabled:
+        if not self.enabled:
             return
-        _, throttle_key = _keys(email)
-        if await self.limiter.get(throttle_key):
+        _, waiting_key = throttle_keys(email)
+        if await self.counters.get(waiting_key):
             await self.record_failure(email, extend=False)
-            raise RateLimited(retry_after=await self.limiter.expires_in(throttle_key))
+            raise RateLimited(retry_after=await self.counters.expires_in(waiting_key))
 
     async def record_failure(self, email: str, *, extend: bool = True) -> None:
-        if not self.limiter.enabled:
+        if not self.enabled:
             return
-        failures_key, throttle_key = _keys(email)
-        failures = await self.limiter.incr(failures_key, FAILURE_MEMORY_SECONDS)
-        delay = delay_after(failures)
+        failures_key, waiting_key = throttle_keys(email)
+        failures = await self.counters.incr(failures_key, self.policy.memory_seconds)
+        delay = self.policy.delay_after(failures)
         if extend and delay > 0:
-            await self.limiter.clear(throttle_key)
-            await self.limiter.incr(throttle_key, delay)
+            await self.counters.clear(waiting_key)
+            await self.counters.incr(waiting_key, delay)
 
     async def clear(self, email: str) -> None:
-        for key in _keys(email):
-            await self.limiter.clear(key)
+        for key in throttle_keys(email):
+            await self.counters.clear(key)

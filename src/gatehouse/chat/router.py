@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, status
 
 from gatehouse.auth.dependencies import CurrentUser
 from gatehouse.chat import service as chat_service
+from gatehouse.chat.dependencies import OwnedConversation, ProviderDep
+from gatehouse.chat.exceptions import ConversationNotFound
 from gatehouse.chat.providers.base import ChatProvider
 from gatehouse.chat.schemas import (
     ChatRequest,
@@ -17,36 +17,40 @@ from gatehouse.chat.schemas import (
     MessageRead,
     ToolCallRead,
 )
-from gatehouse.core.db import SessionDep
-from gatehouse.core.errors import Forbidden
+from gatehouse.core.db import DbDep
+from gatehouse.core.errors import (
+    Forbidden,
+    InvalidToken,
+    NotAuthenticated,
+    RateLimited,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from gatehouse.core.ids import parse_id
 from gatehouse.core.openapi import error_responses
 from gatehouse.core.pagination import Page, PageParamsDep
 from gatehouse.core.ratelimit import default_rate_limit
+from gatehouse.users.models import User
 
 router = APIRouter(
     tags=["chat"],
     dependencies=[Depends(default_rate_limit)],
-    responses=error_responses(401, 422, 429),
+    responses=error_responses(NotAuthenticated, InvalidToken, ValidationFailed, RateLimited),
 )
 
 
-def _provider(request: Request) -> ChatProvider:
-    provider: ChatProvider = request.app.state.chat_provider
-    return provider
-
-
-ProviderDep = Annotated[ChatProvider, Depends(_provider)]
-
-
-async def _chat(
-    data: ChatRequest, user: CurrentUser, session: SessionDep, provider: ChatProvider
-) -> ChatResponse:
+async def _chat(data: ChatRequest, user: User, db: DbDep, provider: ChatProvider) -> ChatResponse:
+    conversation_id = (
+        parse_id(data.conversation_id, not_found=ConversationNotFound)
+        if data.conversation_id
+        else None
+    )
     result = await chat_service.chat(
-        session,
+        db,
         owner_id=user.id,
         provider=provider,
         message=data.message,
-        conversation_id=data.conversation_id,
+        conversation_id=conversation_id,
     )
     return ChatResponse(
         conversation_id=result.conversation_id,
@@ -55,49 +59,43 @@ async def _chat(
     )
 
 
-@router.post("/api/v1/chat", responses=error_responses(404, 503))
+@router.post("/api/v1/chat", responses=error_responses(ConversationNotFound, ServiceUnavailable))
 async def chat(
-    data: ChatRequest,
-    user: CurrentUser,
-    session: SessionDep,
-    provider: ChatProvider = Depends(_provider),
+    data: ChatRequest, user: CurrentUser, db: DbDep, provider: ProviderDep
 ) -> ChatResponse:
     """Talk to the task assistant. Leave `conversation_id` out to start a conversation."""
-    return await _chat(data, user, session, provider)
+    return await _chat(data, user, db, provider)
 
 
-@router.post("/api/{user_id}/chat", responses=error_responses(403, 404, 503))
+@router.post(
+    "/api/{user_id}/chat",
+    responses=error_responses(Forbidden, ConversationNotFound, ServiceUnavailable),
+)
 async def chat_as(
-    user_id: str,
-    data: ChatRequest,
-    user: CurrentUser,
-    session: SessionDep,
-    provider: ChatProvider = Depends(_provider),
+    user_id: str, data: ChatRequest, user: CurrentUser, db: DbDep, provider: ProviderDep
 ) -> ChatResponse:
     """The same as /api/v1/chat; `user_id` must be the caller's own id (403 otherwise)."""
     if user_id != str(user.id):
         raise Forbidden()
-    return await _chat(data, user, session, provider)
+    return await _chat(data, user, db, provider)
 
 
 @router.get("/api/v1/conversations")
 async def list_conversations(
-    user: CurrentUser, session: SessionDep, params: PageParamsDep
+    user: CurrentUser, db: DbDep, params: PageParamsDep
 ) -> Page[ConversationRead]:
     """Your conversations, most recently updated first."""
-    result = await chat_service.list_conversations(session, owner_id=user.id, params=params)
+    result = await chat_service.list_conversations(db, owner_id=user.id, params=params)
     return Page.of(result, [ConversationRead.model_validate(c) for c in result.items])
 
 
-@router.get("/api/v1/conversations/{conversation_id}", responses=error_responses(404))
-async def read_conversation(
-    conversation_id: str, user: CurrentUser, session: SessionDep
-) -> ConversationDetail:
+@router.get(
+    "/api/v1/conversations/{conversation_id}",
+    responses=error_responses(ConversationNotFound),
+)
+async def read_conversation(conversation: OwnedConversation, db: DbDep) -> ConversationDetail:
     """One of your conversations with its messages, oldest first."""
-    conversation = await chat_service.get_conversation(
-        session, owner_id=user.id, conversation_id=conversation_id
-    )
-    messages = await chat_service.list_messages(session, conversation=conversation)
+    messages = await chat_service.list_messages(db, conversation=conversation)
     return ConversationDetail(
         **ConversationRead.model_validate(conversation).model_dump(),
         messages=[MessageRead.model_validate(m) for m in messages],
@@ -107,11 +105,8 @@ async def read_conversation(
 @router.delete(
     "/api/v1/conversations/{conversation_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(404),
+    responses=error_responses(ConversationNotFound),
 )
-async def delete_conversation(conversation_id: str, user: CurrentUser, session: SessionDep) -> None:
+async def delete_conversation(conversation: OwnedConversation, db: DbDep) -> None:
     """Delete one of your conversations and its messages."""
-    conversation = await chat_service.get_conversation(
-        session, owner_id=user.id, conversation_id=conversation_id
-    )
-    await chat_service.delete_conversation(session, conversation=conversation)
+    await chat_service.delete_conversation(db, conversation=conversation)

@@ -15,7 +15,6 @@ from gatehouse.chat.exceptions import ConversationNotFound
 from gatehouse.chat.models import ChatMessage, Conversation
 from gatehouse.chat.providers.base import ChatProvider, HistoryItem, Turn
 from gatehouse.core.db import utcnow
-from gatehouse.core.ids import parse_id
 from gatehouse.core.pagination import PageParams, PageResult, paginate
 
 TITLE_LENGTH = 80
@@ -29,13 +28,12 @@ class ChatResult:
 
 
 async def get_conversation(
-    session: AsyncSession, *, owner_id: uuid.UUID, conversation_id: str
+    db: AsyncSession, *, owner_id: uuid.UUID, conversation_id: uuid.UUID
 ) -> Conversation:
-    """The owner's conversation; anyone else's, or none, is 404."""
-    found = await session.scalar(
+    """The owner's conversation; anyone else's, or none, is ConversationNotFound."""
+    found = await db.scalar(
         select(Conversation).where(
-            Conversation.id == parse_id(conversation_id, not_found=ConversationNotFound.message),
-            Conversation.user_id == owner_id,
+            Conversation.id == conversation_id, Conversation.user_id == owner_id
         )
     )
     if found is None:
@@ -44,18 +42,18 @@ async def get_conversation(
 
 
 async def list_conversations(
-    session: AsyncSession, *, owner_id: uuid.UUID, params: PageParams
+    db: AsyncSession, *, owner_id: uuid.UUID, params: PageParams
 ) -> PageResult[Conversation]:
     statement = (
         select(Conversation)
         .where(Conversation.user_id == owner_id)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
     )
-    return await paginate(session, statement, params)
+    return await paginate(db, statement, params)
 
 
-async def list_messages(session: AsyncSession, *, conversation: Conversation) -> list[ChatMessage]:
-    result = await session.scalars(
+async def list_messages(db: AsyncSession, *, conversation: Conversation) -> list[ChatMessage]:
+    result = await db.scalars(
         select(ChatMessage)
         .where(ChatMessage.conversation_id == conversation.id)
         .order_by(ChatMessage.created_at.asc(), ChatMessage.id.asc())
@@ -63,39 +61,39 @@ async def list_messages(session: AsyncSession, *, conversation: Conversation) ->
     return list(result)
 
 
-async def delete_conversation(session: AsyncSession, *, conversation: Conversation) -> None:
-    await session.execute(delete(Conversation).where(Conversation.id == conversation.id))
-    await session.commit()
+async def delete_conversation(db: AsyncSession, *, conversation: Conversation) -> None:
+    await db.execute(delete(Conversation).where(Conversation.id == conversation.id))
+    await db.commit()
 
 
 async def chat(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     owner_id: uuid.UUID,
     provider: ChatProvider,
     message: str,
-    conversation_id: str | None,
+    conversation_id: uuid.UUID | None,
     today: date | None = None,
 ) -> ChatResult:
     """Answer one message. The user's message is committed first, so it is kept even when
     the model fails (503); the assistant's answer and the tasks it changed land together."""
-    if conversation_id:
+    if conversation_id is not None:
         conversation = await get_conversation(
-            session, owner_id=owner_id, conversation_id=conversation_id
+            db, owner_id=owner_id, conversation_id=conversation_id
         )
         history = [
             HistoryItem(role=m.role, content=m.content, tool_calls=list(m.tool_calls or []))
-            for m in await list_messages(session, conversation=conversation)
+            for m in await list_messages(db, conversation=conversation)
         ]
     else:
         conversation = Conversation(
             id=uuid.uuid4(), user_id=owner_id, title=message.strip()[:TITLE_LENGTH]
         )
-        session.add(conversation)
-        await session.flush()  # before its first message (no ORM relationship orders them)
+        db.add(conversation)
+        await db.flush()  # before its first message (no ORM relationship orders them)
         history = []
     now = utcnow()
-    session.add(
+    db.add(
         ChatMessage(
             conversation_id=conversation.id,
             role="user",
@@ -105,19 +103,19 @@ async def chat(
         )
     )
     conversation.updated_at = now
-    await session.commit()
+    await db.commit()
 
     async def run_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        return await tools.call_tool(session, user_id=owner_id, name=name, arguments=arguments)
+        return await tools.call_tool(db, user_id=owner_id, name=name, arguments=arguments)
 
     turn = Turn(history=history, message=message, today=today or date.today(), run_tool=run_tool)
     try:
         response = await provider.respond(turn)
     except Exception:
-        await session.rollback()  # no half-done tool work; the user's message stays
+        await db.rollback()  # no half-done tool work; the user's message stays
         raise
     answered = utcnow()
-    session.add(
+    db.add(
         ChatMessage(
             conversation_id=conversation.id,
             role="assistant",
@@ -127,5 +125,5 @@ async def chat(
         )
     )
     conversation.updated_at = answered
-    await session.commit()
+    await db.commit()
     return ChatResult(conversation_id=conversation.id, response=response, tool_calls=turn.calls)

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.core.pagination import PageParams
 from gatehouse.tasks import service as task_service
-from gatehouse.tasks.models import Task
-from gatehouse.tasks.schemas import DueDate, Priority
+from gatehouse.tasks.models import Priority, Task
+from gatehouse.tasks.schemas import DueDate
 
 LIST_LIMIT = 50
 
@@ -27,7 +27,7 @@ LIST_LIMIT = 50
 class AddTaskArgs(BaseModel):
     title: str = Field(min_length=1, max_length=200, description="What to do")
     description: str | None = Field(default=None, max_length=1000)
-    priority: Priority = "medium"
+    priority: Priority = Priority.MEDIUM
     due_date: DueDate = None
 
 
@@ -60,24 +60,22 @@ def task_summary(task: Task) -> dict[str, Any]:
     }
 
 
-async def resolve_task(
-    session: AsyncSession, *, user_id: uuid.UUID, ref: str
-) -> Task | dict[str, Any]:
+async def resolve_task(db: AsyncSession, *, user_id: uuid.UUID, ref: str) -> Task | dict[str, Any]:
     """The task `ref` names (id or exact title), or a result asking which one is meant."""
     try:
         task_id = uuid.UUID(ref)
     except ValueError:
         task_id = None
     if task_id is not None:
-        found = await task_service.find_task(session, owner_id=user_id, task_id=task_id)
+        found = await task_service.find_task(db, owner_id=user_id, task_id=task_id)
         if found is not None:
             return found
-    matches = await task_service.find_tasks_by_title(session, owner_id=user_id, title=ref)
+    matches = await task_service.find_tasks_by_title(db, owner_id=user_id, title=ref)
     if len(matches) == 1:
         return matches[0]
     if not matches:
         similar = await task_service.list_tasks(
-            session, owner_id=user_id, params=PageParams(page_size=5), q=ref
+            db, owner_id=user_id, params=PageParams(page_size=5), q=ref
         )
         if len(similar.items) == 1:
             return similar.items[0]
@@ -89,25 +87,22 @@ async def resolve_task(
     return {"status": "ambiguous", "query": ref, "candidates": [task_summary(t) for t in matches]}
 
 
-async def add_task(session: AsyncSession, user_id: uuid.UUID, args: AddTaskArgs) -> dict[str, Any]:
+async def add_task(db: AsyncSession, user_id: uuid.UUID, args: AddTaskArgs) -> dict[str, Any]:
     task = await task_service.add_task(
-        session,
+        db,
         owner_id=user_id,
         title=args.title,
         description=args.description,
         priority=args.priority,
         due_date=args.due_date,
-        commit=False,
     )
     return {"status": "ok", "task": task_summary(task)}
 
 
-async def list_tasks(
-    session: AsyncSession, user_id: uuid.UUID, args: ListTasksArgs
-) -> dict[str, Any]:
+async def list_tasks(db: AsyncSession, user_id: uuid.UUID, args: ListTasksArgs) -> dict[str, Any]:
     completed = {"all": None, "pending": False, "completed": True}[args.status]
     page = await task_service.list_tasks(
-        session,
+        db,
         owner_id=user_id,
         params=PageParams(page_size=LIST_LIMIT),
         completed=completed,
@@ -123,35 +118,33 @@ async def list_tasks(
 
 
 async def _change(
-    session: AsyncSession, user_id: uuid.UUID, ref: str, fields: dict[str, Any]
+    db: AsyncSession, user_id: uuid.UUID, ref: str, fields: dict[str, Any]
 ) -> dict[str, Any]:
-    target = await resolve_task(session, user_id=user_id, ref=ref)
+    target = await resolve_task(db, user_id=user_id, ref=ref)
     if isinstance(target, dict):
         return target
-    await task_service.change_task(session, task=target, fields=fields, commit=False)
+    await task_service.change_task(db, task=target, fields=fields)
     return {"status": "ok", "task": task_summary(target)}
 
 
-async def complete_task(session: AsyncSession, user_id: uuid.UUID, args: TaskRef) -> dict[str, Any]:
-    return await _change(session, user_id, args.task, {"completed": True})
+async def complete_task(db: AsyncSession, user_id: uuid.UUID, args: TaskRef) -> dict[str, Any]:
+    return await _change(db, user_id, args.task, {"completed": True})
 
 
-async def update_task(
-    session: AsyncSession, user_id: uuid.UUID, args: UpdateTaskArgs
-) -> dict[str, Any]:
+async def update_task(db: AsyncSession, user_id: uuid.UUID, args: UpdateTaskArgs) -> dict[str, Any]:
     fields = args.model_dump(exclude_unset=True, exclude={"task"})
     fields = {k: v for k, v in fields.items() if v is not None or k in ("description", "due_date")}
     if not fields:
         return {"status": "nothing_to_change", "query": args.task}
-    return await _change(session, user_id, args.task, fields)
+    return await _change(db, user_id, args.task, fields)
 
 
-async def delete_task(session: AsyncSession, user_id: uuid.UUID, args: TaskRef) -> dict[str, Any]:
-    target = await resolve_task(session, user_id=user_id, ref=args.task)
+async def delete_task(db: AsyncSession, user_id: uuid.UUID, args: TaskRef) -> dict[str, Any]:
+    target = await resolve_task(db, user_id=user_id, ref=args.task)
     if isinstance(target, dict):
         return target
     summary = task_summary(target)
-    await task_service.delete_task(session, task=target, commit=False)
+    await task_service.delete_task(db, task=target)
     return {"status": "ok", "task": summary}
 
 
@@ -197,7 +190,7 @@ TOOLS: dict[str, Tool] = {
 
 
 async def call_tool(
-    session: AsyncSession, *, user_id: uuid.UUID, name: str, arguments: dict[str, Any]
+    db: AsyncSession, *, user_id: uuid.UUID, name: str, arguments: dict[str, Any]
 ) -> dict[str, Any]:
     """Run a tool as the user. Unknown tools and invalid arguments are results, not errors,
     so that a model can read them and correct itself."""
@@ -211,4 +204,4 @@ async def call_tool(
             {"loc": [str(p) for p in err["loc"]], "msg": err["msg"]} for err in exc.errors()
         ]
         return {"status": "error", "error": "invalid arguments", "details": problems}
-    return await tool.run(session, user_id, args)
+    return await tool.run(db, user_id, args)

@@ -5,10 +5,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, TypeVar, cast
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, TypeDecorator, Uuid, event
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    DateTime,
+    MetaData,
+    Result,
+    String,
+    TypeDecorator,
+    Uuid,
+    event,
+    update,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from gatehouse.core.config import Settings
@@ -54,6 +66,60 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A vocabulary (a StrEnum) stored as its string value; read back as the enum member."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:  # noqa: ARG002
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:  # noqa: ARG002
+        return None if value is None else self.enum(value)
+
+
+def one_of(column: str, vocabulary: type[StrEnum]) -> str:
+    """The CHECK clause that keeps `column` within `vocabulary`: `role IN ('user', 'admin')`."""
+    values = ", ".join(f"'{member.value}'" for member in vocabulary)
+    return f"{column} IN ({values})"
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (`execute` is typed as returning a plain `Result`)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def claim_once(
+    db: AsyncSession,
+    column: InstrumentedAttribute[datetime | None],
+    row_id: uuid.UUID,
+    *,
+    at: datetime,
+    where: ColumnElement[bool] | None = None,
+) -> bool:
+    """Set a single-use row's timestamp (`used_at`, `revoked_at`) if it is still empty.
+
+    One conditional UPDATE, so of two concurrent claims of one row exactly one wins;
+    returns whether this one did.
+    """
+    model = column.class_
+    statement = update(model).where(model.id == row_id, column.is_(None))
+    if where is not None:
+        statement = statement.where(where)
+    result = await db.execute(
+        statement.values({column.key: at}).execution_options(synchronize_session=False)
+    )
+    return rowcount(result) == 1
 
 
 class Base(DeclarativeBase):
@@ -96,11 +162,12 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request. Use cases commit; the teardown only closes (and so rolls back)."""
+async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
+    """One database session per request. Use cases commit; the teardown only closes (and so
+    rolls back whatever was not committed)."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        yield session
+    async with sessionmaker() as db:
+        yield db
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+DbDep = Annotated[AsyncSession, Depends(get_db)]

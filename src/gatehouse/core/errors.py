@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
@@ -14,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gatehouse.core.middleware import request_id_of, security_headers
 
-logger = logging.getLogger("gatehouse.errors")
+logger = logging.getLogger(__name__)
 
 
 class AppError(Exception):
@@ -35,6 +36,12 @@ class AppError(Exception):
         self.details = dict(details or {})
         self.headers = dict(headers or {})
         super().__init__(self.detail_message)
+
+
+class BadRequest(AppError):
+    code = "BAD_REQUEST"
+    status = 400
+    message = "Bad request"
 
 
 class NotAuthenticated(AppError):
@@ -67,25 +74,75 @@ class NotFound(AppError):
     message = "Not found"
 
 
+class MethodNotAllowed(AppError):
+    code = "METHOD_NOT_ALLOWED"
+    status = 405
+    message = "Method not allowed"
+
+
+class Conflict(AppError):
+    code = "CONFLICT"
+    status = 409
+    message = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    code = "PAYLOAD_TOO_LARGE"
+    status = 413
+    message = "The request body is too large"
+
+
+class UnsupportedMediaType(AppError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    status = 415
+    message = "Unsupported media type"
+
+
+class ValidationFailed(AppError):
+    """A request that does not match its schema (also raised by rules such as the password
+    policy, so every invalid field answers alike)."""
+
+    code = "VALIDATION_ERROR"
+    status = 422
+    message = "The request is not valid"
+
+
+class RateLimited(AppError):
+    code = "RATE_LIMITED"
+    status = 429
+    message = "Too many requests; try again later"
+
+    def __init__(self, *, retry_after: float, limit: int | None = None) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        headers = {"Retry-After": str(seconds), "RateLimit-Reset": str(seconds)}
+        if limit is not None:
+            headers["RateLimit-Limit"] = str(limit)
+            headers["RateLimit-Remaining"] = "0"
+        super().__init__(details={"retry_after": seconds}, headers=headers)
+
+
 class ServiceUnavailable(AppError):
     code = "SERVICE_UNAVAILABLE"
     status = 503
     message = "Service unavailable"
 
 
-HTTP_CODES = {
-    400: "BAD_REQUEST",
-    401: "NOT_AUTHENTICATED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "CONFLICT",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED",
-    503: "SERVICE_UNAVAILABLE",
-}
+# The one status -> code table, for failures that carry only a status (routing's 404 and
+# 405, Starlette's HTTPException) and for the generic rows of the OpenAPI document.
+GENERIC_ERRORS: tuple[type[AppError], ...] = (
+    BadRequest,
+    NotAuthenticated,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+    RateLimited,
+    ServiceUnavailable,
+)
+HTTP_CODES: dict[int, str] = {error.status: error.code for error in GENERIC_ERRORS}
 
 
 def error_response(
@@ -135,9 +192,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     ]
     return error_response(
         request,
-        status=422,
-        code="VALIDATION_ERROR",
-        message="The request is not valid",
+        status=ValidationFailed.status,
+        code=ValidationFailed.code,
+        message=ValidationFailed.message,
         details={"fields": fields},
     )
 

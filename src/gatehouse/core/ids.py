@@ -1,12 +1,13 @@
-"""Ids in paths are opaque strings: one that is not ours is simply not found."""
+"""Ids in paths are opaque strings: one that is not a UUID is simply not found."""
 
 import uuid
 
-from gatehouse.core.errors import NotFound
+from gatehouse.core.errors import AppError, NotFound
 
 
-def parse_id(value: str, *, not_found: str = "Not found") -> uuid.UUID:
+def parse_id(value: str, *, not_found: type[AppError] = NotFound) -> uuid.UUID:
+    """The UUID in a path, or `not_found` (the domain's 404) for anything else."""
     try:
         return uuid.UUID(value)
     except ValueError as exc:
-        raise NotFound(not_found) from exc
+        raise not_found() from exc

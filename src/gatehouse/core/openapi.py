@@ -1,23 +1,13 @@
-"""OpenAPI helpers: the error envelope's schema and stable operation ids."""
+"""OpenAPI helpers: the error envelope's schema, error responses and stable operation ids."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-_DEFAULT_CODES = {
-    400: "BAD_REQUEST",
-    401: "NOT_AUTHENTICATED",
-    403: "FORBIDDEN",
-    404: "NOT_FOUND",
-    409: "CONFLICT",
-    422: "VALIDATION_ERROR",
-    429: "RATE_LIMITED",
-    503: "SERVICE_UNAVAILABLE",
-}
+from gatehouse.core.errors import AppError
 
 
 class ErrorBody(BaseModel):
@@ -35,14 +25,20 @@ class ErrorEnvelope(BaseModel):
     error: ErrorBody
 
 
-def error_responses(
-    *statuses: int, codes: Mapping[int, str] | None = None
-) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for a route: the envelope, with the code each status carries."""
-    codes = {**_DEFAULT_CODES, **(codes or {})}
+def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route, derived from the errors it can raise: the envelope under
+    each status, with the codes that status carries (`401`: `INVALID_CREDENTIALS`)."""
+    codes: dict[int, list[str]] = {}
+    for error in errors:
+        listed = codes.setdefault(error.status, [])
+        if error.code not in listed:
+            listed.append(error.code)
     return {
-        status: {"model": ErrorEnvelope, "description": f"`{codes.get(status, 'ERROR')}`"}
-        for status in statuses
+        status: {
+            "model": ErrorEnvelope,
+            "description": ", ".join(f"`{code}`" for code in codes[status]),
+        }
+        for status in sorted(codes)
     }
 
 

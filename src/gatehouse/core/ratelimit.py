@@ -1,5 +1,9 @@
 """Rate limiting with `limits`: moving windows in memory, or shared through Redis.
 
+Core knows no domain's limits: a domain declares its own `Limit`s (a name and the setting
+that holds its rate) and guards its routes with `rate_limit(...)`. Only the default limit,
+which every `/api/` route without a limit of its own shares, is declared here.
+
 When Redis is configured but unreachable, limits fall back to this process's memory
 (a warning is logged once) and Redis is tried again every few seconds, so shared limits
 resume by themselves when it is back. Availability wins over exactness here: refusing
@@ -9,100 +13,77 @@ full outage.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from gatehouse.core.client import client_ip
 from gatehouse.core.config import Settings
-from gatehouse.core.errors import AppError
+from gatehouse.core.errors import RateLimited
+from gatehouse.core.origin import client_ip
 
-logger = logging.getLogger("gatehouse.ratelimit")
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 REDIS_RETRY_SECONDS = 5.0
-RateLimitName = Literal[
-    "default", "login", "login_ip", "register", "forgot_password", "forgot_password_ip"
-]
 
 
-class RateLimited(AppError):
-    code = "RATE_LIMITED"
-    status = 429
-    message = "Too many requests; try again later"
+class LimitStore:
+    """Where limits and counters live: Redis when configured and reachable, else memory."""
 
-    def __init__(self, *, retry_after: float, limit: int | None = None) -> None:
-        seconds = max(1, math.ceil(retry_after))
-        headers = {"Retry-After": str(seconds), "RateLimit-Reset": str(seconds)}
-        if limit is not None:
-            headers["RateLimit-Limit"] = str(limit)
-            headers["RateLimit-Remaining"] = "0"
-        super().__init__(details={"retry_after": seconds}, headers=headers)
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    limit: int
-    retry_after: float
-
-
-class RateLimiter:
-    """Moving-window limits and small counters, on Redis when configured, else memory."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.enabled = settings.RATE_LIMIT_ENABLED
-        self.items: dict[RateLimitName, RateLimitItem] = {
-            "default": parse(settings.RATE_LIMIT_DEFAULT),
-            "login": parse(settings.RATE_LIMIT_LOGIN),
-            "login_ip": parse(settings.RATE_LIMIT_LOGIN_IP),
-            "register": parse(settings.RATE_LIMIT_REGISTER),
-            "forgot_password": parse(settings.RATE_LIMIT_FORGOT_PASSWORD),
-            "forgot_password_ip": parse(settings.RATE_LIMIT_FORGOT_PASSWORD_IP),
-        }
-        self._memory: Storage = MemoryStorage()
-        self._shared: Storage | None = None
-        if settings.REDIS_URL:
-            self._shared = RedisStorage(
-                f"async+{settings.REDIS_URL}",
+    def __init__(
+        self,
+        *,
+        redis_url: str | None,
+        key_prefix: str,
+        retry_seconds: float = REDIS_RETRY_SECONDS,
+    ) -> None:
+        self.memory: Storage = MemoryStorage()
+        self.shared: Storage | None = None
+        if redis_url:
+            self.shared = RedisStorage(
+                f"async+{redis_url}",
                 implementation="redispy",
-                key_prefix=f"{settings.REDIS_KEY_PREFIX}:limits",
+                key_prefix=f"{key_prefix}:limits",
                 wrap_exceptions=True,
                 socket_connect_timeout=0.5,
                 socket_timeout=0.5,
             )
-        # One strategy per storage, built once: `hit` runs on every API request.
-        self._strategies = {
-            id(storage): MovingWindowRateLimiter(storage)
-            for storage in (self._memory, self._shared)
-            if storage is not None
-        }
+        self.retry_seconds = retry_seconds
         self._shared_down_until = 0.0
         self._warned = False
-        self.on_limited: Callable[[RateLimitName], None] | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, retry_seconds: float = REDIS_RETRY_SECONDS
+    ) -> LimitStore:
+        return cls(
+            redis_url=settings.REDIS_URL,
+            key_prefix=settings.REDIS_KEY_PREFIX,
+            retry_seconds=retry_seconds,
+        )
 
     @property
     def state(self) -> str:
         """'not configured', 'ok', or 'degraded' (Redis unreachable: memory fallback)."""
-        if self._shared is None:
+        if self.shared is None:
             return "not configured"
         return "degraded" if self._shared_down_until > time.monotonic() else "ok"
 
-    async def _on_storage(self, operation: Callable[[Storage], Awaitable[T]]) -> T:
-        if self._shared is not None and self._shared_down_until <= time.monotonic():
+    async def run(self, operation: Callable[[Storage], Awaitable[T]]) -> T:
+        """Run `operation` on Redis, or on memory while Redis is unreachable."""
+        if self.shared is not None and self._shared_down_until <= time.monotonic():
             try:
-                result = await operation(self._shared)
+                result = await operation(self.shared)
             except Exception as exc:  # connection refused, timeout, storage error
-                self._shared_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                self._shared_down_until = time.monotonic() + self.retry_seconds
                 if not self._warned:
                     logger.warning(
                         "redis unreachable (%s): rate limits fall back to this process's "
@@ -115,11 +96,53 @@ class RateLimiter:
                     logger.warning("redis is back: rate limits are shared again")
                     self._warned = False
                 return result
-        return await operation(self._memory)
+        return await operation(self.memory)
 
-    async def hit(self, name: RateLimitName, *identifiers: str) -> Decision:
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """A named limit; its rate (`5/minute`, in `limits` notation) is the setting `setting`."""
+
+    name: str
+    setting: str
+
+
+DEFAULT_LIMIT = Limit("default", "RATE_LIMIT_DEFAULT")
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    retry_after: float
+
+
+class RateLimiter:
+    """Moving-window limits on a LimitStore."""
+
+    def __init__(self, settings: Settings, store: LimitStore) -> None:
+        self.enabled = settings.RATE_LIMIT_ENABLED
+        self._settings = settings
+        self._store = store
+        self._items: dict[Limit, RateLimitItem] = {}
+        # One strategy per storage, built once: `hit` runs on every API request.
+        self._strategies = {
+            id(storage): MovingWindowRateLimiter(storage)
+            for storage in (store.memory, store.shared)
+            if storage is not None
+        }
+        self.on_limited: Callable[[str], None] | None = None
+
+    def item(self, limit: Limit) -> RateLimitItem:
+        """The parsed rate of `limit` (parsed once)."""
+        item = self._items.get(limit)
+        if item is None:
+            item = self._items[limit] = parse(getattr(self._settings, limit.setting))
+        return item
+
+    async def hit(self, limit: Limit, *identifiers: str) -> Decision:
         """Count one request against a limit; `allowed` is False once it is exceeded."""
-        item = self.items[name]
+        item = self.item(limit)
 
         async def attempt(storage: Storage) -> Decision:
             strategy = self._strategies[id(storage)]
@@ -128,12 +151,12 @@ class RateLimiter:
             stats = await strategy.get_window_stats(item, *identifiers)
             return Decision(False, item.amount, max(0.0, stats.reset_time - time.time()))
 
-        decision = await self._on_storage(attempt)
+        decision = await self._store.run(attempt)
         if not decision.allowed and self.on_limited is not None:
-            self.on_limited(name)
+            self.on_limited(limit.name)
         return decision
 
-    async def check(self, *limits: tuple[RateLimitName, tuple[str, ...]]) -> None:
+    async def check(self, *hits: tuple[Limit, tuple[str, ...]]) -> None:
         """Count the request against each limit; raise RateLimited if any is exceeded.
 
         Every limit is counted even when an earlier one refuses, so that a refused
@@ -142,8 +165,8 @@ class RateLimiter:
         if not self.enabled:
             return
         refused: Decision | None = None
-        for name, identifiers in limits:
-            decision = await self.hit(name, *identifiers)
+        for limit, identifiers in hits:
+            decision = await self.hit(limit, *identifiers)
             if not decision.allowed and (
                 refused is None or decision.retry_after > refused.retry_after
             ):
@@ -151,41 +174,30 @@ class RateLimiter:
         if refused is not None:
             raise RateLimited(retry_after=refused.retry_after, limit=refused.limit)
 
-    # Small counters with an expiry, for the per-account login throttle.
+
+class CounterStore:
+    """Small named counters with an expiry, on the same store as the limits (Redis when
+    shared). Keys are prefixed with the store's name, so two users of it never collide."""
+
+    def __init__(self, store: LimitStore, name: str) -> None:
+        self._store = store
+        self._prefix = f"{name}:"
+
     async def incr(self, key: str, expiry: float) -> int:
-        return await self._on_storage(lambda storage: storage.incr(key, math.ceil(expiry)))
+        """Add one to `key` (created with this expiry in seconds, rounded up)."""
+        return await self._store.run(
+            lambda storage: storage.incr(self._prefix + key, math.ceil(expiry))
+        )
 
     async def get(self, key: str) -> int:
-        return await self._on_storage(lambda storage: storage.get(key))
+        return await self._store.run(lambda storage: storage.get(self._prefix + key))
 
     async def expires_in(self, key: str) -> float:
-        expiry = await self._on_storage(lambda storage: storage.get_expiry(key))
+        expiry = await self._store.run(lambda storage: storage.get_expiry(self._prefix + key))
         return max(0.0, expiry - time.time())
 
     async def clear(self, key: str) -> None:
-        await self._on_storage(lambda storage: storage.clear(key))
-
-
-def email_key(email: str) -> str:
-    """A limit identifier for an email: hashed, so the store holds no addresses."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-
-
-async def submitted_email(request: Request, field: str) -> str:
-    """The normalised email a login or reset form or JSON body carries ('' when none).
-
-    Starlette caches the body, so the route still reads it afterwards.
-    """
-    value: object = None
-    try:
-        if request.headers.get("content-type", "").startswith("application/json"):
-            body = await request.json()
-            value = body.get(field) if isinstance(body, dict) else None
-        else:
-            value = (await request.form()).get(field)
-    except Exception:  # malformed bodies are the route's to refuse (422)
-        return ""
-    return value.strip().lower() if isinstance(value, str) else ""
+        await self._store.run(lambda storage: storage.clear(self._prefix + key))
 
 
 def limiter_of(request: Request) -> RateLimiter:
@@ -193,19 +205,25 @@ def limiter_of(request: Request) -> RateLimiter:
     return limiter
 
 
-async def default_rate_limit(request: Request) -> None:
-    """RATE_LIMIT_DEFAULT per client IP, for every /api/ route without a limit of its own."""
-    await limiter_of(request).check(("default", (client_ip(request),)))
+Identify = Callable[[Request], Awaitable[tuple[str, ...]]]
 
 
-async def register_rate_limit(request: Request) -> None:
-    """RATE_LIMIT_REGISTER per client IP (the API and the browser route share it)."""
-    await limiter_of(request).check(("register", (client_ip(request),)))
+async def by_ip(request: Request) -> tuple[str, ...]:
+    """Count per client address."""
+    return (client_ip(request),)
 
 
-async def forgot_password_rate_limit(request: Request) -> None:
-    """RATE_LIMIT_FORGOT_PASSWORD per email and RATE_LIMIT_FORGOT_PASSWORD_IP per IP."""
-    email = await submitted_email(request, "email")
-    await limiter_of(request).check(
-        ("forgot_password_ip", (client_ip(request),)), ("forgot_password", (email_key(email),))
-    )
+def rate_limit(*rules: tuple[Limit, Identify]) -> Callable[[Request], Awaitable[None]]:
+    """A dependency that counts the request against each `(limit, identify)` rule."""
+
+    async def dependency(request: Request) -> None:
+        hits = [(limit, await identify(request)) for limit, identify in rules]
+        await limiter_of(request).check(*hits)
+
+    return dependency
+
+
+default_rate_limit = rate_limit((DEFAULT_LIMIT, by_ip))
+default_rate_limit.__doc__ = (
+    "RATE_LIMIT_DEFAULT per client IP, for every /api/ route without a limit of its own."
+)

@@ -23,7 +23,7 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 from gatehouse.core.config import ASYMMETRIC_ALGORITHMS, Settings
 from gatehouse.core.errors import InvalidToken, TokenExpired
 
-logger = logging.getLogger("gatehouse.security")
+logger = logging.getLogger(__name__)
 
 OPAQUE_TOKEN_BYTES = 32  # 256 bits
 

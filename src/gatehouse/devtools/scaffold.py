@@ -294,8 +294,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, status
 
 from gatehouse.auth.dependencies import CurrentUser
-from gatehouse.core.db import SessionDep
+from gatehouse.core.db import DbDep
 from gatehouse.core.ids import parse_id
+from gatehouse.core.errors import NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from gatehouse.core.openapi import error_responses
 from gatehouse.core.pagination import Page, PageParamsDep
 from gatehouse.core.ratelimit import default_rate_limit
@@ -306,36 +307,36 @@ router = APIRouter(
     prefix="/api/v1/${name}",
     tags=["${name}"],
     dependencies=[Depends(default_rate_limit)],
-    responses=error_responses(401, 429),
+    responses=error_responses(NotAuthenticated, RateLimited),
 )
 
 
 @router.get("")
-async def list_${name}(user: CurrentUser, session: SessionDep, params: PageParamsDep) -> Page[${Name}Read]:
+async def list_${name}(user: CurrentUser, db: DbDep, params: PageParamsDep) -> Page[${Name}Read]:
     """Your ${name}, newest first."""
-    result = await service.list_items(session, owner_id=user.id, params=params)
+    result = await service.list_items(db, owner_id=user.id, params=params)
     return Page.of(result, [${Name}Read.model_validate(item) for item in result.items])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(422))
-async def create_${name}(data: ${Name}Create, user: CurrentUser, session: SessionDep) -> ${Name}Read:
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(ValidationFailed))
+async def create_${name}(data: ${Name}Create, user: CurrentUser, db: DbDep) -> ${Name}Read:
     """Add one."""
-    item = await service.create_item(session, owner_id=user.id, title=data.title)
+    item = await service.create_item(db, owner_id=user.id, title=data.title)
     return ${Name}Read.model_validate(item)
 
 
-@router.get("/{item_id}", responses=error_responses(404))
-async def read_${name}(item_id: str, user: CurrentUser, session: SessionDep) -> ${Name}Read:
+@router.get("/{item_id}", responses=error_responses(NotFound))
+async def read_${name}(item_id: str, user: CurrentUser, db: DbDep) -> ${Name}Read:
     """One of yours (anyone else's is 404)."""
-    item = await service.get_item(session, owner_id=user.id, item_id=parse_id(item_id))
+    item = await service.get_item(db, owner_id=user.id, item_id=parse_id(item_id))
     return ${Name}Read.model_validate(item)
 
 
-@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
-async def delete_${name}(item_id: str, user: CurrentUser, session: SessionDep) -> None:
+@router.delete("/{item_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(NotFound))
+async def delete_${name}(item_id: str, user: CurrentUser, db: DbDep) -> None:
     """Delete one of yours."""
-    item = await service.get_item(session, owner_id=user.id, item_id=parse_id(item_id))
-    await service.delete_item(session, item=item)
+    item = await service.get_item(db, owner_id=user.id, item_id=parse_id(item_id))
+    await service.delete_item(db, item=item)
 '''
 
 MIGRATION = '''"""${name}

@@ -13,7 +13,7 @@ import anyio.to_thread
 
 from gatehouse.core.config import Settings
 
-logger = logging.getLogger("gatehouse.mail")
+logger = logging.getLogger(__name__)
 
 
 class MailBackend(Protocol):

@@ -25,7 +25,7 @@ from gatehouse.core.db import utcnow
 from gatehouse.mail.backends import MailBackend
 from gatehouse.mail.models import OutboxMessage
 
-logger = logging.getLogger("gatehouse.mail")
+logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=5)
 BATCH_SIZE = 20

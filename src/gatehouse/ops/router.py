@@ -17,7 +17,7 @@ from gatehouse.core.metrics import Metrics
 from gatehouse.core.openapi import error_responses
 from gatehouse.mail import service as mail_service
 
-logger = logging.getLogger("gatehouse.ops")
+logger = logging.getLogger(__name__)
 router = APIRouter(tags=["ops"])
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -52,7 +52,7 @@ async def _check_redis(request: Request) -> str:
     return "ok"
 
 
-@router.get("/ready", responses=error_responses(503))
+@router.get("/ready", responses=error_responses(ServiceUnavailable))
 async def ready(request: Request) -> JSONResponse:
     """200 when the database answers, 503 otherwise.
 
@@ -73,13 +73,13 @@ async def ready(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ready", "checks": checks})
 
 
-@router.get("/.well-known/jwks.json", responses=error_responses(404))
+@router.get("/.well-known/jwks.json", responses=error_responses(NotFound))
 async def jwks(request: Request) -> dict[str, list[dict[str, Any]]]:
     """The public key that verifies access tokens (EdDSA, ES256 or RS256 only).
 
     With HS256 the key is the shared secret, so there is nothing to publish: 404.
     """
-    jwk = request.app.state.token_codec.public_jwk
+    jwk = request.app.state.auth.codec.public_jwk
     if jwk is None:
         raise NotFound("No public key: access tokens are signed with a shared secret (HS256)")
     return {"keys": [jwk]}
@@ -91,9 +91,9 @@ async def metrics(request: Request) -> PlainTextResponse:
     rate-limit refusals, the outbox and the database pool."""
     state = request.app.state
     registry: Metrics = state.metrics
-    async with state.sessionmaker() as session:
-        outbox = await mail_service.status(session)
-        events = await audit_service.count_by_kind(session, OBSERVED_EVENTS)
+    async with state.sessionmaker() as db:
+        outbox = await mail_service.status(db)
+        events = await audit_service.count_by_kind(db, OBSERVED_EVENTS)
     for name in ("pending", "sent", "failed"):
         registry.outbox.labels(name).set(getattr(outbox, name))
     for kind, count in events.items():

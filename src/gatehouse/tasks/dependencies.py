@@ -7,16 +7,17 @@ from typing import Annotated
 from fastapi import Depends
 
 from gatehouse.auth.dependencies import CurrentUser
-from gatehouse.core.db import SessionDep
+from gatehouse.core.db import DbDep
 from gatehouse.core.ids import parse_id
 from gatehouse.tasks import service as task_service
 from gatehouse.tasks.exceptions import TaskNotFound
 from gatehouse.tasks.models import Task
 
 
-async def owned_task(task_id: str, user: CurrentUser, session: SessionDep) -> Task:
+async def owned_task(task_id: str, user: CurrentUser, db: DbDep) -> Task:
+    """The caller's task of the path; anyone else's, or none, is 404."""
     return await task_service.get_task(
-        session, owner_id=user.id, task_id=parse_id(task_id, not_found=TaskNotFound.message)
+        db, owner_id=user.id, task_id=parse_id(task_id, not_found=TaskNotFound)
     )
 
 

@@ -7,26 +7,28 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from gatehouse.auth.dependencies import CurrentUser
-from gatehouse.core.db import SessionDep
+from gatehouse.core.db import DbDep
+from gatehouse.core.errors import InvalidToken, NotAuthenticated, RateLimited, ValidationFailed
 from gatehouse.core.openapi import error_responses
 from gatehouse.core.pagination import Page, PageParamsDep
 from gatehouse.core.ratelimit import default_rate_limit
 from gatehouse.tasks import service as task_service
 from gatehouse.tasks.dependencies import OwnedTask
+from gatehouse.tasks.exceptions import TaskNotFound
 from gatehouse.tasks.schemas import TaskCreate, TaskRead, TaskReplace, TaskSort, TaskUpdate
 
 router = APIRouter(
     prefix="/api/v1/tasks",
     tags=["tasks"],
     dependencies=[Depends(default_rate_limit)],
-    responses=error_responses(401, 429),
+    responses=error_responses(NotAuthenticated, InvalidToken, RateLimited),
 )
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(ValidationFailed))
 async def list_tasks(
     user: CurrentUser,
-    session: SessionDep,
+    db: DbDep,
     params: PageParamsDep,
     completed: bool | None = None,
     q: Annotated[str | None, Query(max_length=200, description="In title or description")] = None,
@@ -34,43 +36,45 @@ async def list_tasks(
 ) -> Page[TaskRead]:
     """Your tasks, newest first by default. Null due dates sort last either way."""
     result = await task_service.list_tasks(
-        session, owner_id=user.id, params=params, completed=completed, q=q, sort=sort
+        db, owner_id=user.id, params=params, completed=completed, q=q, sort=sort
     )
     return Page.of(result, [TaskRead.model_validate(task) for task in result.items])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(422))
+@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(ValidationFailed))
 async def create_task(
-    data: TaskCreate, user: CurrentUser, session: SessionDep, response: Response
+    data: TaskCreate, user: CurrentUser, db: DbDep, response: Response
 ) -> TaskRead:
     """Add a task to your list."""
-    task = await task_service.add_task(session, owner_id=user.id, **data.model_dump())
+    task = await task_service.create_task(db, owner_id=user.id, fields=data.model_dump())
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     return TaskRead.model_validate(task)
 
 
-@router.get("/{task_id}", responses=error_responses(404))
+@router.get("/{task_id}", responses=error_responses(TaskNotFound))
 async def read_task(task: OwnedTask) -> TaskRead:
     """One of your tasks (another user's is 404)."""
     return TaskRead.model_validate(task)
 
 
-@router.patch("/{task_id}", responses=error_responses(404, 422))
-async def update_task(task: OwnedTask, data: TaskUpdate, session: SessionDep) -> TaskRead:
+@router.patch("/{task_id}", responses=error_responses(TaskNotFound, ValidationFailed))
+async def update_task(task: OwnedTask, data: TaskUpdate, db: DbDep) -> TaskRead:
     """Change some fields of one of your tasks."""
     fields = data.model_dump(exclude_unset=True)
-    updated = await task_service.change_task(session, task=task, fields=fields)
+    updated = await task_service.update_task(db, task=task, fields=fields)
     return TaskRead.model_validate(updated)
 
 
-@router.put("/{task_id}", responses=error_responses(404, 422))
-async def replace_task(task: OwnedTask, data: TaskReplace, session: SessionDep) -> TaskRead:
+@router.put("/{task_id}", responses=error_responses(TaskNotFound, ValidationFailed))
+async def replace_task(task: OwnedTask, data: TaskReplace, db: DbDep) -> TaskRead:
     """Replace one of your tasks; fields left out take their defaults."""
-    updated = await task_service.change_task(session, task=task, fields=data.model_dump())
+    updated = await task_service.update_task(db, task=task, fields=data.model_dump())
     return TaskRead.model_validate(updated)
 
 
-@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(404))
-async def delete_task(task: OwnedTask, session: SessionDep) -> None:
+@router.delete(
+    "/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=error_responses(TaskNotFound)
+)
+async def delete_task(task: OwnedTask, db: DbDep) -> None:
     """Delete one of your tasks."""
-    await task_service.delete_task(session, task=task)
+    await task_service.remove_task(db, task=task)

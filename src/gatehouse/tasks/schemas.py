@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-Priority = Literal["low", "medium", "high"]
+from gatehouse.tasks.models import Priority
+
 TaskSort = Literal[
     "created_at", "-created_at", "due_date", "-due_date", "priority", "-priority", "title", "-title"
 ]
@@ -36,7 +37,7 @@ class TaskCreate(BaseModel):
     title: Title
     description: Description = None
     completed: bool = False
-    priority: Priority = "medium"
+    priority: Priority = Priority.MEDIUM
     due_date: DueDate = None
 
 

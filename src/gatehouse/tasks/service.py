@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.core.db import utcnow
 from gatehouse.core.pagination import PageParams, PageResult, contains_pattern, paginate
 from gatehouse.tasks.exceptions import TaskNotFound
-from gatehouse.tasks.models import DUE_DATE_MISSING, PRIORITY_RANK, Task
+from gatehouse.tasks.models import DUE_DATE_MISSING, PRIORITY_RANK, Priority, Task
 
 # Each sort ends with the id so pages never overlap or skip; null due dates sort last.
 # Every order is one an index serves, read forwards or backwards (see models.py).
@@ -29,7 +29,7 @@ _TASK_ORDER: dict[str, tuple[ColumnElement[Any], ...]] = {
 
 
 async def list_tasks(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     owner_id: uuid.UUID,
     params: PageParams,
@@ -49,29 +49,25 @@ async def list_tasks(
                 func.lower(Task.description).like(pattern, escape="\\"),
             )
         )
-    return await paginate(session, statement.order_by(*_TASK_ORDER[sort]), params)
+    return await paginate(db, statement.order_by(*_TASK_ORDER[sort]), params)
 
 
-async def get_task(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+async def get_task(db: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
     """The owner's task; anyone else's, or none, is TaskNotFound."""
-    task = await find_task(session, owner_id=owner_id, task_id=task_id)
+    task = await find_task(db, owner_id=owner_id, task_id=task_id)
     if task is None:
         raise TaskNotFound()
     return task
 
 
-async def find_task(
-    session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID
-) -> Task | None:
+async def find_task(db: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
     """The owner's task with this id, or None."""
-    return await session.scalar(select(Task).where(Task.id == task_id, Task.user_id == owner_id))
+    return await db.scalar(select(Task).where(Task.id == task_id, Task.user_id == owner_id))
 
 
-async def find_tasks_by_title(
-    session: AsyncSession, *, owner_id: uuid.UUID, title: str
-) -> list[Task]:
+async def find_tasks_by_title(db: AsyncSession, *, owner_id: uuid.UUID, title: str) -> list[Task]:
     """The owner's tasks whose title is `title` (case-insensitively)."""
-    result = await session.scalars(
+    result = await db.scalars(
         select(Task)
         .where(Task.user_id == owner_id, func.lower(Task.title) == title.strip().lower())
         .order_by(Task.created_at.asc())
@@ -80,16 +76,16 @@ async def find_tasks_by_title(
 
 
 async def add_task(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     owner_id: uuid.UUID,
     title: str,
     description: str | None = None,
     completed: bool = False,
-    priority: str = "medium",
+    priority: Priority = Priority.MEDIUM,
     due_date: date | None = None,
-    commit: bool = True,
 ) -> Task:
+    """Add a task to the owner's list (flushed, not committed)."""
     task = Task(
         user_id=owner_id,
         title=title,
@@ -98,28 +94,44 @@ async def add_task(
         priority=priority,
         due_date=due_date,
     )
-    session.add(task)
-    await session.flush()
-    if commit:
-        await session.commit()
+    db.add(task)
+    await db.flush()
     return task
 
 
-async def change_task(
-    session: AsyncSession, *, task: Task, fields: dict[str, Any], commit: bool = True
-) -> Task:
-    """Apply `fields` (already validated) to one of the caller's tasks."""
+async def change_task(db: AsyncSession, *, task: Task, fields: dict[str, Any]) -> Task:
+    """Apply `fields` (already validated) to one of the caller's tasks (flushed)."""
     for name, value in fields.items():
         setattr(task, name, value)
     task.updated_at = utcnow()
-    await session.flush()
-    if commit:
-        await session.commit()
+    await db.flush()
     return task
 
 
-async def delete_task(session: AsyncSession, *, task: Task, commit: bool = True) -> None:
-    await session.delete(task)
-    await session.flush()
-    if commit:
-        await session.commit()
+async def delete_task(db: AsyncSession, *, task: Task) -> None:
+    """Remove one of the caller's tasks (flushed)."""
+    await db.delete(task)
+    await db.flush()
+
+
+# The use cases of the tasks API: each is one helper above, committed.
+
+
+async def create_task(db: AsyncSession, *, owner_id: uuid.UUID, fields: dict[str, Any]) -> Task:
+    """Add a task to the owner's list."""
+    task = await add_task(db, owner_id=owner_id, **fields)
+    await db.commit()
+    return task
+
+
+async def update_task(db: AsyncSession, *, task: Task, fields: dict[str, Any]) -> Task:
+    """Change some fields of one of the caller's tasks."""
+    await change_task(db, task=task, fields=fields)
+    await db.commit()
+    return task
+
+
+async def remove_task(db: AsyncSession, *, task: Task) -> None:
+    """Delete one of the caller's tasks."""
+    await delete_task(db, task=task)
+    await db.commit()

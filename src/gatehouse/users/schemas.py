@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
+from gatehouse.users.models import Role
+
 PASSWORD_INPUT_MAX = 1024
-Role = Literal["user", "admin"]
 UserSort = Literal["created_at", "-created_at", "email", "-email"]
 
 
@@ -50,7 +51,7 @@ class AdminUserCreate(BaseModel):
     email: EmailStr = Field(max_length=320)
     password: str = Field(max_length=PASSWORD_INPUT_MAX)
     full_name: str | None = Field(default=None, max_length=200)
-    role: Role = "user"
+    role: Role = Role.USER
     is_verified: bool = False
 
 

@@ -11,52 +11,56 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.audit import service as audit_service
-from gatehouse.auth.exceptions import EmailAlreadyRegistered, InvalidPassword
-from gatehouse.auth.passwords import PasswordPolicy
-from gatehouse.auth.sessions import end_all_sessions
-from gatehouse.core.client import ClientInfo
 from gatehouse.core.errors import Forbidden
-from gatehouse.core.ids import parse_id
+from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.pagination import PageParams, PageResult, contains_pattern, paginate
 from gatehouse.core.security import PasswordHasher
-from gatehouse.users.exceptions import LastAdmin, UserNotFound
-from gatehouse.users.models import User
+from gatehouse.sessions import service as sessions_service
+from gatehouse.users.emails import normalize_email
+from gatehouse.users.exceptions import (
+    EmailAlreadyRegistered,
+    InvalidPassword,
+    LastAdmin,
+    UserNotFound,
+)
+from gatehouse.users.models import Role, User
+from gatehouse.users.passwords import PasswordPolicy
 
-logger = logging.getLogger("gatehouse.users")
+logger = logging.getLogger(__name__)
 
 
-def normalize_email(email: str) -> str:
-    """The form emails are stored and compared in: trimmed and lower-cased."""
-    return email.strip().lower()
-
-
-async def get_user(session: AsyncSession, *, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
+async def get_user(db: AsyncSession, *, user_id: uuid.UUID) -> User:
+    """The user with this id, or UserNotFound."""
+    user = await db.get(User, user_id)
     if user is None:
         raise UserNotFound()
     return user
 
 
-async def find_user_by_email(session: AsyncSession, *, email: str) -> User | None:
-    result = await session.execute(select(User).where(User.email == normalize_email(email)))
+async def find_user_by_email(db: AsyncSession, *, email: str) -> User | None:
+    result = await db.execute(select(User).where(User.email == normalize_email(email)))
     return result.scalar_one_or_none()
 
 
 async def create_user(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
     email: str,
     password: str,
     full_name: str | None = None,
-    role: str = "user",
+    role: Role = Role.USER,
     is_verified: bool = False,
 ) -> User:
-    """Add a user (flushed, not committed). A taken email is EMAIL_ALREADY_REGISTERED."""
+    """Add a user (flushed, not committed). A taken email is EMAIL_ALREADY_REGISTERED.
+
+    A concurrent registration of the same email loses at the unique index; the failed
+    flush leaves the transaction for the caller's database session to roll back when it closes.
+    """
     email = normalize_email(email)
     policy.check(password, email=email)
-    if await find_user_by_email(session, email=email) is not None:
+    if await find_user_by_email(db, email=email) is not None:
         raise EmailAlreadyRegistered()
     user = User(
         email=email,
@@ -65,19 +69,16 @@ async def create_user(
         role=role,
         is_verified=is_verified,
     )
-    session.add(user)
+    db.add(user)
     try:
-        await session.flush()
+        await db.flush()
     except IntegrityError as exc:
-        # Another request registered the same email between our check and insert:
-        # the unique index decides, and the loser gets a 409, not a 500.
-        await session.rollback()
         raise EmailAlreadyRegistered() from exc
     return user
 
 
 async def ensure_admin(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
@@ -85,27 +86,27 @@ async def ensure_admin(
     password: str,
 ) -> User | None:
     """Create the first admin when no account has that email; returns the new user, if any."""
-    if await find_user_by_email(session, email=email) is not None:
+    if await find_user_by_email(db, email=email) is not None:
         return None
     try:
         user = await create_user(
-            session,
+            db,
             hasher=hasher,
             policy=policy,
             email=email,
             password=password,
-            role="admin",
+            role=Role.ADMIN,
             is_verified=True,
         )
     except EmailAlreadyRegistered:
         return None  # another process created it at the same moment
-    await session.commit()
+    await db.commit()
     logger.info("created the first admin account")
     return user
 
 
 def _user_filter(
-    statement: Select[tuple[User]], *, q: str | None, role: str | None, is_active: bool | None
+    statement: Select[tuple[User]], *, q: str | None, role: Role | None, is_active: bool | None
 ) -> Select[tuple[User]]:
     if q:
         pattern = contains_pattern(q.lower())
@@ -131,17 +132,17 @@ _USER_ORDER = {
 
 
 async def list_users(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     params: PageParams,
     q: str | None = None,
-    role: str | None = None,
+    role: Role | None = None,
     is_active: bool | None = None,
     sort: str = "-created_at",
 ) -> PageResult[User]:
     """A page of users matching the filters (q looks in email and full name)."""
     statement = _user_filter(select(User), q=q, role=role, is_active=is_active)
-    return await paginate(session, statement.order_by(*_USER_ORDER[sort]), params)
+    return await paginate(db, statement.order_by(*_USER_ORDER[sort]), params)
 
 
 async def _check_password(hasher: PasswordHasher, user: User, password: str) -> None:
@@ -150,27 +151,28 @@ async def _check_password(hasher: PasswordHasher, user: User, password: str) -> 
         raise InvalidPassword()
 
 
-async def _change_email(session: AsyncSession, *, user: User, email: str) -> None:
+async def _change_email(db: AsyncSession, *, user: User, email: str) -> None:
     email = normalize_email(email)
     if email == user.email:
         return
-    existing = await find_user_by_email(session, email=email)
+    existing = await find_user_by_email(db, email=email)
     if existing is not None:
         raise EmailAlreadyRegistered()
     user.email = email
     user.is_verified = False
 
 
-async def _commit_user_change(session: AsyncSession) -> None:
+async def _commit_user_change(db: AsyncSession) -> None:
+    """Commit an account change; an email taken meanwhile by a concurrent change loses at
+    the unique index (the request's database session rolls back as it closes)."""
     try:
-        await session.commit()
-    except IntegrityError as exc:  # an email taken by a concurrent change
-        await session.rollback()
+        await db.commit()
+    except IntegrityError as exc:
         raise EmailAlreadyRegistered() from exc
 
 
 async def update_me(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     hasher: PasswordHasher,
     user: User,
@@ -181,60 +183,61 @@ async def update_me(
         user.full_name = fields["full_name"]
     if fields.get("email") is not None:
         await _check_password(hasher, user, fields["current_password"])
-        await _change_email(session, user=user, email=fields["email"])
-    await _commit_user_change(session)
+        await _change_email(db, user=user, email=fields["email"])
+    await _commit_user_change(db)
     return user
 
 
-async def _active_admins(session: AsyncSession) -> int:
-    statement = select(func.count()).where(User.role == "admin", User.is_active.is_(True))
-    return int(await session.scalar(statement) or 0)
+async def _active_admins(db: AsyncSession) -> int:
+    statement = select(func.count()).where(User.role == Role.ADMIN, User.is_active.is_(True))
+    return int(await db.scalar(statement) or 0)
 
 
-async def _guard_last_admin(session: AsyncSession, user: User) -> None:
-    if user.is_admin and user.is_active and await _active_admins(session) <= 1:
+async def _guard_last_admin(db: AsyncSession, user: User) -> None:
+    if user.is_admin and user.is_active and await _active_admins(db) <= 1:
         raise LastAdmin()
 
 
-async def delete_me(
-    session: AsyncSession, *, hasher: PasswordHasher, user: User, password: str
-) -> None:
+async def delete_me(db: AsyncSession, *, hasher: PasswordHasher, user: User, password: str) -> None:
     """Remove your account and everything it owns (sessions, tasks, conversations)."""
     await _check_password(hasher, user, password)
-    await _guard_last_admin(session, user)
-    await _delete(session, user)
-    await session.commit()
+    await _guard_last_admin(db, user)
+    await _delete(db, user)
+    await db.commit()
 
 
-async def _delete(session: AsyncSession, user: User) -> None:
+async def _delete(db: AsyncSession, user: User) -> None:
     # The database cascades to sessions, tokens and owned rows (ON DELETE CASCADE).
-    await session.execute(delete(User).where(User.id == user.id))
-    session.expunge(user)
+    await db.execute(delete(User).where(User.id == user.id))
+    db.expunge(user)
 
 
-async def get_visible_user(session: AsyncSession, *, actor: User, user_id: str) -> User:
-    """An admin sees anyone (404 when absent); anyone else only themself: 403 for any
-    other id, existing or not, so ids cannot be probed."""
+async def get_visible_user(db: AsyncSession, *, actor: User, user_id: uuid.UUID | None) -> User:
+    """An admin sees anyone (404 when absent; `None` is an id that is not one); anyone else
+    only themself: 403 for any other id, existing or not, so ids cannot be probed."""
     if not actor.is_admin:
-        if user_id != str(actor.id):
+        if user_id != actor.id:
             raise Forbidden()
         return actor
-    return await get_user(session, user_id=parse_id(user_id, not_found=UserNotFound.message))
+    if user_id is None:
+        raise UserNotFound()
+    return await get_user(db, user_id=user_id)
 
 
 async def admin_create_user(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
     hasher: PasswordHasher,
     policy: PasswordPolicy,
     email: str,
     password: str,
     full_name: str | None,
-    role: str,
+    role: Role,
     is_verified: bool,
 ) -> User:
+    """Create a user with any role (admin)."""
     user = await create_user(
-        session,
+        db,
         hasher=hasher,
         policy=policy,
         email=email,
@@ -243,35 +246,36 @@ async def admin_create_user(
         role=role,
         is_verified=is_verified,
     )
-    await session.commit()
+    await db.commit()
     return user
 
 
 async def admin_update_user(
-    session: AsyncSession,
+    db: AsyncSession,
     *,
-    user_id: uuid.UUID,
+    user: User,
     fields: dict[str, Any],
     actor_id: uuid.UUID | None,
-    client: ClientInfo | None,
+    origin: RequestOrigin | None,
 ) -> User:
     """Change a user's name, email, role or active flag. Deactivation ends their sessions;
     demoting or deactivating the last active admin is refused."""
-    user = await get_user(session, user_id=user_id)
-    losing_admin = (fields.get("role") not in (None, "admin")) or fields.get("is_active") is False
+    losing_admin = (fields.get("role") not in (None, Role.ADMIN)) or fields.get(
+        "is_active"
+    ) is False
     if losing_admin:
-        await _guard_last_admin(session, user)
+        await _guard_last_admin(db, user)
     if "full_name" in fields:
         user.full_name = fields["full_name"]
     if fields.get("email") is not None:
-        await _change_email(session, user=user, email=fields["email"])
+        await _change_email(db, user=user, email=fields["email"])
     by = str(actor_id) if actor_id else "cli"
     if fields.get("role") is not None and fields["role"] != user.role:
         audit_service.record(
-            session,
+            db,
             kind="role_changed",
             user_id=user.id,
-            client=client,
+            origin=origin,
             old=user.role,
             new=fields["role"],
             by=by,
@@ -279,17 +283,15 @@ async def admin_update_user(
         user.role = fields["role"]
     if fields.get("is_active") is not None:
         if user.is_active and not fields["is_active"]:
-            await end_all_sessions(session, user_id=user.id)
-            audit_service.record(
-                session, kind="user_deactivated", user_id=user.id, client=client, by=by
-            )
+            await sessions_service.end_all_sessions(db, user_id=user.id)
+            audit_service.record(db, kind="user_deactivated", user_id=user.id, origin=origin, by=by)
         user.is_active = fields["is_active"]
-    await _commit_user_change(session)
+    await _commit_user_change(db)
     return user
 
 
-async def admin_delete_user(session: AsyncSession, *, user_id: uuid.UUID) -> None:
-    user = await get_user(session, user_id=user_id)
-    await _guard_last_admin(session, user)
-    await _delete(session, user)
-    await session.commit()
+async def admin_delete_user(db: AsyncSession, *, user: User) -> None:
+    """Delete a user and everything they own (admin); the last active admin stays."""
+    await _guard_last_admin(db, user)
+    await _delete(db, user)
+    await db.commit()

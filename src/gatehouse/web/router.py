@@ -13,20 +13,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from gatehouse.auth import recovery
 from gatehouse.auth import service as auth_service
-from gatehouse.auth.dependencies import (
-    ClientDep,
-    HasherDep,
-    PolicyDep,
-    ThrottleDep,
-    TokenCodecDep,
-    login_rate_limit,
-)
-from gatehouse.auth.exceptions import EmailAlreadyRegistered, InvalidResetToken
-from gatehouse.core.config import SettingsDep
-from gatehouse.core.db import SessionDep
-from gatehouse.core.errors import Forbidden
+from gatehouse.auth.dependencies import AuthKitDep, OriginDep
+from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, InvalidResetToken
+from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
+from gatehouse.core.db import DbDep
+from gatehouse.core.errors import Forbidden, RateLimited, ValidationFailed
 from gatehouse.core.openapi import error_responses
-from gatehouse.core.ratelimit import forgot_password_rate_limit, register_rate_limit
+from gatehouse.users.emails import normalize_email
+from gatehouse.users.exceptions import EmailAlreadyRegistered
 from gatehouse.web.dependencies import SESSION_COOKIE, BrowserPrincipal
 
 router = APIRouter(tags=["browser"])
@@ -46,24 +40,11 @@ async def welcome() -> dict[str, str]:
     dependencies=[Depends(register_rate_limit)],
     responses={400: {"description": '`{"message": "email already registered"}`'}},
 )
-async def register(
-    email: Email,
-    password: Password,
-    session: SessionDep,
-    hasher: HasherDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
-) -> Any:
+async def register(email: Email, password: Password, db: DbDep, kit: AuthKitDep) -> Any:
     """Create an account (shares the rules and counters of /api/v1/auth/register)."""
     try:
         user = await auth_service.register(
-            session,
-            hasher=hasher,
-            policy=policy,
-            email=email,
-            password=password,
-            full_name=None,
-            settings=settings,
+            db, kit=kit, email=email, password=password, full_name=None
         )
     except EmailAlreadyRegistered:
         return JSONResponse({"message": "email already registered"}, status_code=400)
@@ -73,53 +54,38 @@ async def register(
 @router.post(
     "/sessions",
     dependencies=[Depends(login_rate_limit("email"))],
-    responses=error_responses(401, 403, 422, 429),
+    responses=error_responses(InvalidCredentials, AccountDisabled, ValidationFailed, RateLimited),
 )
 async def login(
-    email: Email,
-    password: Password,
-    session: SessionDep,
-    hasher: HasherDep,
-    codec: TokenCodecDep,
-    throttle: ThrottleDep,
-    client: ClientDep,
-    settings: SettingsDep,
+    email: Email, password: Password, db: DbDep, kit: AuthKitDep, origin: OriginDep
 ) -> JSONResponse:
     """Log in; sets the `session_id` cookie (HttpOnly, SameSite=Lax, Secure outside development)."""
     user, cookie = await auth_service.start_browser_session(
-        session,
-        hasher=hasher,
-        codec=codec,
-        throttle=throttle,
-        email=email,
-        password=password,
-        client=client,
+        db, kit=kit, email=email, password=password, origin=origin
     )
     response = JSONResponse({"email": user.email, "message": "logged in"})
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
-        max_age=int(codec.refresh_ttl.total_seconds()),
+        max_age=int(kit.codec.refresh_ttl.total_seconds()),
         path="/",
         httponly=True,
         samesite="lax",
-        secure=not settings.is_development,
+        secure=not kit.settings.is_development,
     )
     return response
 
 
-@router.delete("/sessions", status_code=status.HTTP_302_FOUND, responses=error_responses(403))
-async def logout(
-    principal: BrowserPrincipal, session: SessionDep, client: ClientDep
-) -> RedirectResponse:
+@router.delete("/sessions", status_code=status.HTTP_302_FOUND, responses=error_responses(Forbidden))
+async def logout(principal: BrowserPrincipal, db: DbDep, origin: OriginDep) -> RedirectResponse:
     """End the cookie's session and go back to `/`."""
-    await auth_service.logout(session, principal=principal, client=client)
+    await auth_service.logout(db, principal=principal, origin=origin)
     response = RedirectResponse("/", status_code=status.HTTP_302_FOUND)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
-@router.get("/profile", responses=error_responses(403))
+@router.get("/profile", responses=error_responses(Forbidden))
 async def profile(principal: BrowserPrincipal) -> dict[str, str]:
     """The email of the cookie's user."""
     return {"email": principal.user.email}
@@ -128,45 +94,39 @@ async def profile(principal: BrowserPrincipal) -> dict[str, str]:
 @router.post(
     "/reset_password",
     dependencies=[Depends(forgot_password_rate_limit)],
-    responses=error_responses(403, 422, 429),
+    responses=error_responses(Forbidden, ValidationFailed, RateLimited),
 )
 async def request_reset(
-    email: Email, session: SessionDep, settings: SettingsDep, client: ClientDep
+    email: Email, db: DbDep, kit: AuthKitDep, origin: OriginDep
 ) -> dict[str, str]:
     """Start a reset. In development the token is in the answer (403 for unknown emails);
     otherwise it goes by mail and the answer is the same for every email."""
-    token = await recovery.forgot_password(session, email=email, settings=settings, client=client)
-    normalized = email.strip().lower()
-    if settings.is_development:
+    token = await recovery.forgot_password(db, kit=kit, email=email, origin=origin)
+    normalized = normalize_email(email)
+    if kit.settings.is_development:
         if token is None:
             raise Forbidden("Unknown email")
         return {"email": normalized, "reset_token": token}
     return {"email": normalized, "message": "If this email has an account, a reset link was sent."}
 
 
-@router.put("/reset_password", responses=error_responses(403, 422))
+@router.put("/reset_password", responses=error_responses(Forbidden, ValidationFailed))
 async def reset(
     email: Email,
     reset_token: Annotated[str, Form(min_length=1, max_length=512)],
     new_password: Password,
-    session: SessionDep,
-    hasher: HasherDep,
-    policy: PolicyDep,
-    settings: SettingsDep,
-    throttle: ThrottleDep,
-    client: ClientDep,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
 ) -> dict[str, str]:
     """Set a new password with a reset token issued to this email."""
     try:
         user = await recovery.reset_password(
-            session,
-            hasher=hasher,
-            policy=policy,
+            db,
+            kit=kit,
             token=reset_token,
             new_password=new_password,
-            settings=settings,
-            throttle=throttle,
-            client=client,
+            origin=origin,
             email=email,
         )
     except InvalidResetToken as exc:

@@ -18,12 +18,6 @@ class HistoryItem:
 
 
 @dataclass
-class Reply:
-    content: str
-    tool_calls: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
 class Turn:
     """One exchange: the conversation so far, the new message, and the tools to act with."""
 

@@ -19,7 +19,7 @@ from gatehouse.chat.tools import TOOLS
 from gatehouse.core.config import Settings
 from gatehouse.core.errors import ServiceUnavailable
 
-logger = logging.getLogger("gatehouse.chat")
+logger = logging.getLogger(__name__)
 
 MAX_ROUNDS = 6
 HISTORY_MESSAGES = 20

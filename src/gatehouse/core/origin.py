@@ -1,4 +1,5 @@
-"""Who is calling: the client's address and user agent, as recorded on sessions and audits."""
+"""Where a request comes from: the client's address and user agent, as recorded on
+sessions and audit events."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ USER_AGENT_MAX = 512
 
 
 @dataclass(frozen=True, slots=True)
-class ClientInfo:
+class RequestOrigin:
     ip: str | None
     user_agent: str | None
 
     @classmethod
-    def of(cls, request: Request) -> ClientInfo:
+    def of(cls, request: Request) -> RequestOrigin:
         agent = request.headers.get("user-agent")
         return cls(ip=client_ip(request), user_agent=agent[:USER_AGENT_MAX] if agent else None)
 

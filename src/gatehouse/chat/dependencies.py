@@ -1,0 +1,33 @@
+"""`OwnedConversation`: a conversation of the caller's, loaded by id and owner, else 404."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gatehouse.auth.dependencies import CurrentUser
+from gatehouse.chat import service as chat_service
+from gatehouse.chat.exceptions import ConversationNotFound
+from gatehouse.chat.models import Conversation
+from gatehouse.chat.providers.base import ChatProvider
+from gatehouse.core.db import DbDep
+from gatehouse.core.ids import parse_id
+
+
+async def owned_conversation(conversation_id: str, user: CurrentUser, db: DbDep) -> Conversation:
+    """The caller's conversation of the path; anyone else's, or none, is 404."""
+    return await chat_service.get_conversation(
+        db,
+        owner_id=user.id,
+        conversation_id=parse_id(conversation_id, not_found=ConversationNotFound),
+    )
+
+
+def _provider(request: Request) -> ChatProvider:
+    provider: ChatProvider = request.app.state.chat_provider
+    return provider
+
+
+OwnedConversation = Annotated[Conversation, Depends(owned_conversation)]
+ProviderDep = Annotated[ChatProvider, Depends(_provider)]
