@@ -1,0 +1,58 @@
+"""The documentation stays true: the route table of docs/api.md against the app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gatehouse.core.config import Settings
+from gatehouse.main import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+API_DOC = ROOT / "docs" / "api.md"
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+Operation = tuple[str, str]
+
+
+def documented_operations(markdown: str) -> list[Operation]:
+    """The (METHOD, path) of each row of the table in the `## Routes` section."""
+    _, found, rest = markdown.partition("\n## Routes\n")
+    assert found, "docs/api.md has no '## Routes' section"
+    section = rest.split("\n## ", 1)[0]
+    rows: list[Operation] = []
+    for line in section.splitlines():
+        cells = [cell.strip().strip("`").strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and cells[0] in HTTP_METHODS:
+            rows.append((cells[0], cells[1]))
+    return rows
+
+
+def served_operations(settings: Settings) -> set[Operation]:
+    """The (METHOD, path) of each operation in the app's OpenAPI schema."""
+    paths = create_app(settings).openapi()["paths"]
+    return {
+        (method.upper(), path)
+        for path, item in paths.items()
+        for method in item
+        if method.upper() in HTTP_METHODS
+    }
+
+
+def _listing(title: str, operations: set[Operation] | list[Operation]) -> str:
+    rows = "\n".join(f"  | {method} | `{path}` |" for method, path in sorted(operations))
+    return f"{title}:\n{rows}"
+
+
+def test_the_route_table_lists_exactly_the_operations_the_app_serves(
+    settings: Settings,
+) -> None:
+    documented = documented_operations(API_DOC.read_text(encoding="utf-8"))
+    served = served_operations(settings)
+    problems = []
+    if missing := served - set(documented):
+        problems.append(_listing("served by the app but missing from docs/api.md", missing))
+    if unknown := set(documented) - served:
+        problems.append(_listing("in docs/api.md but not served by the app", unknown))
+    if repeated := {row for row in documented if documented.count(row) > 1}:
+        problems.append(_listing("listed more than once in docs/api.md", repeated))
+    assert not problems, "the route table of docs/api.md is out of date\n" + "\n".join(problems)
