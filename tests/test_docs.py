@@ -1,15 +1,21 @@
-"""The documentation stays true: the route table of docs/api.md against the app."""
+"""The documentation stays true: the route table of docs/api.md against the app, and
+.env.example against Settings."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
 
 from gatehouse.core.config import Settings
 from gatehouse.main import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 API_DOC = ROOT / "docs" / "api.md"
+ENV_EXAMPLE = ROOT / ".env.example"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_ASSIGNMENT = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 Operation = tuple[str, str]
 
@@ -56,3 +62,36 @@ def test_the_route_table_lists_exactly_the_operations_the_app_serves(
     if repeated := {row for row in documented if documented.count(row) > 1}:
         problems.append(_listing("listed more than once in docs/api.md", repeated))
     assert not problems, "the route table of docs/api.md is out of date\n" + "\n".join(problems)
+
+
+def env_example_names() -> list[str]:
+    """The variables .env.example assigns (comment lines are not assignments)."""
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    return [match.group(1) for line in lines if (match := _ASSIGNMENT.match(line))]
+
+
+def test_env_example_names_every_setting_and_nothing_else() -> None:
+    named = env_example_names()
+    fields = set(Settings.model_fields)
+    problems = []
+    if missing := sorted(fields - set(named)):
+        problems.append(f"settings missing from .env.example: {', '.join(missing)}")
+    if unknown := sorted(set(named) - fields):
+        problems.append(f"in .env.example but not a setting: {', '.join(unknown)}")
+    if repeated := sorted({name for name in named if named.count(name) > 1}):
+        problems.append(f"assigned more than once in .env.example: {', '.join(repeated)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_env_example_as_a_dotenv_file_gives_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the development secret is generated here, for both
+    from_example = Settings(_env_file=ENV_EXAMPLE)
+    defaults = Settings(_env_file=None)
+    differ = {
+        name: (getattr(from_example, name), getattr(defaults, name))
+        for name in Settings.model_fields
+        if getattr(from_example, name) != getattr(defaults, name)
+    }
+    assert not differ, f".env.example gives other values than the defaults: {differ}"
