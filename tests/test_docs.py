@@ -1,9 +1,12 @@
-"""The documentation stays true: the route table of docs/api.md against the app, and
-.env.example against Settings."""
+"""The documentation stays true: the route table of docs/api.md against the app, no
+pointer to files outside the repository, and .env.example against Settings."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 API_DOC = ROOT / "docs" / "api.md"
 ENV_EXAMPLE = ROOT / ".env.example"
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# Written in two parts so that this file does not contain what it looks for.
+OUTSIDE_POINTERS = ("../" + "shared", "/work/" + "shared")
+NOT_THE_REPOSITORY = {
+    ".git",
+    ".venv",
+    ".tools",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+}
 _ASSIGNMENT = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=")
 
 Operation = tuple[str, str]
@@ -62,6 +76,45 @@ def test_the_route_table_lists_exactly_the_operations_the_app_serves(
     if repeated := {row for row in documented if documented.count(row) > 1}:
         problems.append(_listing("listed more than once in docs/api.md", repeated))
     assert not problems, "the route table of docs/api.md is out of date\n" + "\n".join(problems)
+
+
+def repository_files() -> list[Path]:
+    """The files of the repository: git's tracked and new (not ignored) files, or, without
+    git, every file outside the tool and cache directories."""
+    git = shutil.which("git")
+    if git is not None:
+        listed = subprocess.run(
+            [git, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
+        )
+        if listed.returncode == 0:
+            names = listed.stdout.decode("utf-8", "surrogateescape").split("\0")
+            return [ROOT / name for name in names if name and (ROOT / name).is_file()]
+    files: list[Path] = []
+    for directory, subdirectories, names in os.walk(ROOT):
+        subdirectories[:] = [name for name in subdirectories if name not in NOT_THE_REPOSITORY]
+        files.extend(Path(directory) / name for name in names)
+    return files
+
+
+def test_no_file_points_outside_the_repository() -> None:
+    files = repository_files()
+    assert API_DOC in files
+    offenders = []
+    for path in files:
+        text = path.read_bytes().decode("utf-8", "replace")
+        if not any(pointer in text for pointer in OUTSIDE_POINTERS):
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            for pointer in OUTSIDE_POINTERS:
+                if pointer in line:
+                    offenders.append(f"  {path.relative_to(ROOT)}:{number}: {pointer}")
+    assert not offenders, (
+        "the repository must be self-contained; these lines point outside it:\n"
+        + "\n".join(offenders)
+    )
 
 
 def env_example_names() -> list[str]:
