@@ -61,7 +61,7 @@ async def signed_up(client: httpx.AsyncClient, email: str | None = None) -> dict
 
 
 def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The response is the contract's error envelope with this status and code."""
+    """The response is the error envelope (docs/api.md) with this status and code."""
     assert response.status_code == status, response.text
     error: dict[str, Any] = response.json()["error"]
     assert error["code"] == code, error

@@ -1,4 +1,4 @@
-"""Access tokens: the claims, and every forgery the contract lists is refused."""
+"""Access tokens: the claims, and every forgery docs/api.md lists is refused."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def account(client: httpx.AsyncClient) -> dict[str, Any]:
     return await signed_up(client)
 
 
-async def test_access_token_carries_the_contract_claims_signed_with_the_secret_key(
+async def test_access_token_carries_the_documented_claims_signed_with_the_secret_key(
     account: dict[str, Any],
 ) -> None:
     claims = jwt.decode(

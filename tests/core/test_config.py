@@ -1,4 +1,4 @@
-"""Settings: the contract's variables, and the start-up refusal of a bad value."""
+"""Settings: the documented variables and defaults, and the start-up refusal of a bad value."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _refusal(**values: object) -> str:
     return describe_settings_error(caught.value)
 
 
-def test_defaults_follow_the_contract(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_are_the_documented_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     settings = _settings()
     assert settings.ENVIRONMENT == "development"

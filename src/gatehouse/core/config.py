@@ -1,4 +1,4 @@
-"""Settings: every environment variable of the contract, validated once at start-up."""
+"""Settings: every environment variable of the service, validated once at start-up."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 
 
 class Settings(BaseSettings):
-    """The service's configuration. Field names are the contract's environment variables."""
+    """The service's configuration. Field names are the environment variables (.env.example)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_ignore_empty=True, extra="ignore", case_sensitive=True

@@ -1,4 +1,4 @@
-"""Domain errors and the one place that turns every failure into the contract's envelope."""
+"""Domain errors and the one place that turns every failure into the error envelope."""
 
 from __future__ import annotations
 
@@ -232,7 +232,7 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map every failure to the contract's envelope."""
+    """Map every failure to the error envelope (described in docs/api.md)."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

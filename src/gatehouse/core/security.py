@@ -131,7 +131,7 @@ class TokenCodec:
             jwk.update(use="sig", alg=self.algorithm, kid=self.key_id(jwk))
             self.public_jwk = jwk
         else:
-            # The contract: HS256 signs with SECRET_KEY's UTF-8 bytes, no derivation.
+            # HS256 signs with SECRET_KEY's UTF-8 bytes, no derivation (see docs/api.md).
             self._signing_key = self._verifying_key = settings.secret_key.encode("utf-8")
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""`gatehouse feature new NAME`: a new domain package laid out as DESIGN.md says.
+"""`gatehouse feature new NAME`: a new domain package laid out as docs/architecture.md says.
 
 It reads the project's pyproject.toml, checks the new dependencies against the existing
 ones with the analyser (a conflict stops it, and nothing is written), then writes
