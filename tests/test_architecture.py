@@ -1,0 +1,129 @@
+"""The layering rule of docs/architecture.md, read from the imports of every module.
+
+Domains form layers; a domain's service modules import only `core` and domains below it
+(never one on the same level), so no two domain services import each other. Routers and
+dependencies may also use the auth guards (`gatehouse.auth.dependencies`) and other
+domains' schemas. `core` imports no domain; the SDK imports nothing from the server.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import gatehouse
+import gatehouse_client
+
+# Lowest first. On top, unchecked: `cli` and the assembly modules (main, routers, models,
+# migrate, __main__), which put the pieces together.
+LAYERS: dict[str, int] = {
+    "core": 0,
+    "audit": 1,
+    "mail": 1,
+    "sessions": 2,
+    "users": 3,
+    "auth": 4,
+    "tasks": 5,
+    "chat": 6,
+    "web": 7,
+    "ops": 8,
+    "devtools": 8,
+}
+TOP = 9  # `cli` and the assembly modules: they may import anything
+HTTP_MODULES = {"router", "dependencies"}
+ALWAYS_ALLOWED_FOR_HTTP = ("gatehouse.auth.dependencies",)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every module a file imports (at any depth, TYPE_CHECKING blocks included)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module))
+            # `from gatehouse.auth import service` imports gatehouse.auth.service
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _layer(module: str) -> int:
+    """The layer of a `gatehouse.x...` module."""
+    parts = module.split(".")
+    return LAYERS.get(parts[1], TOP) if len(parts) > 1 else TOP
+
+
+def layering_violations(root: Path) -> list[str]:
+    """`file:line: imports X` for every import that breaks the rule, under `root` (the
+    `gatehouse` package directory)."""
+    problems: list[str] = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root.parent).with_suffix("")
+        parts = relative.parts
+        if len(parts) < 3 or parts[1] not in LAYERS:
+            continue  # an assembly module: may import anything
+        domain, own = parts[1], LAYERS[parts[1]]
+        is_http = parts[-1] in HTTP_MODULES
+        for line, target in _imports(path):
+            target_parts = target.split(".")
+            if target_parts[0] != "gatehouse" or len(target_parts) < 2:
+                continue
+            other = target_parts[1]
+            if other == domain or (other in LAYERS and LAYERS[other] < own):
+                continue
+            if is_http and (
+                target.startswith(ALWAYS_ALLOWED_FOR_HTTP)
+                or (len(target_parts) > 2 and target_parts[2] == "schemas")
+            ):
+                continue
+            problems.append(f"{path.relative_to(root.parent)}:{line}: imports {target}")
+    return problems
+
+
+def test_domains_import_only_layers_below_them() -> None:
+    problems = layering_violations(Path(gatehouse.__file__).parent)
+    assert problems == [], "imports that break docs/architecture.md:\n" + "\n".join(problems)
+
+
+def test_core_imports_no_domain() -> None:
+    core = Path(gatehouse.__file__).parent / "core"
+    problems = [
+        f"{path.name}:{line}: {target}"
+        for path in core.rglob("*.py")
+        for line, target in _imports(path)
+        if target.startswith("gatehouse.") and _layer(target) != 0
+    ]
+    assert problems == []
+
+
+def test_the_sdk_imports_nothing_from_the_server() -> None:
+    sdk = Path(gatehouse_client.__file__).parent
+    problems = [
+        f"{path.name}:{line}: {target}"
+        for path in sdk.rglob("*.py")
+        for line, target in _imports(path)
+        if target == "gatehouse" or target.startswith("gatehouse.")
+    ]
+    assert problems == []
+
+
+def test_the_rule_finds_a_cycle_between_services(tmp_path: Path) -> None:
+    root = tmp_path / "gatehouse"
+    for package in ("users", "auth"):
+        (root / package).mkdir(parents=True)
+        (root / package / "__init__.py").write_text("")
+    (root / "auth" / "service.py").write_text("from gatehouse.users import service\n")
+    (root / "users" / "service.py").write_text(
+        "from gatehouse.auth.exceptions import InvalidCredentials\n"
+    )
+    (root / "users" / "router.py").write_text(
+        "from gatehouse.auth.dependencies import CurrentUser\n"
+        "from gatehouse.tasks.schemas import TaskRead\n"
+        "from gatehouse.auth.service import login\n"
+    )
+    assert layering_violations(root) == [
+        "gatehouse/users/router.py:3: imports gatehouse.auth.service",
+        "gatehouse/users/router.py:3: imports gatehouse.auth.service.login",
+        "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions",
+        "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions.InvalidCredentials",
+    ]
