@@ -29,7 +29,7 @@ lint: install-dev
 	$(VENV_BIN)/mypy
 
 test: lint
-	$(VENV_BIN)/pytest
+	$(VENV_BIN)/pytest --cov
 
 format: install-dev
 	$(VENV_BIN)/ruff check --fix src tests migrations bench
@@ -39,4 +39,4 @@ bench: install-dev
 	$(VENV_BIN)/python bench/auth.py
 
 clean:
-	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*

@@ -127,7 +127,7 @@ def seconds_per_verify(samples: int = 20) -> float:
     from gatehouse.core.config import Settings
     from gatehouse.core.security import PasswordHasher
 
-    settings = Settings(_env_file=None, SECRET_KEY="x" * 40)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, SECRET_KEY="x" * 40)
     hasher = PasswordHasher.from_settings(settings)
     stored = hasher.hash_sync(PASSWORD)
     timings = []

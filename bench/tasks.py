@@ -84,7 +84,7 @@ def timed(samples: list[float]) -> str:
 
 
 async def run(url: str, repeats: int) -> None:
-    settings = Settings(  # type: ignore[call-arg]
+    settings = Settings(
         _env_file=None,
         DATABASE_URL=url,
         SECRET_KEY="bench-secret-key-0123456789-0123456789",

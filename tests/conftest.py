@@ -121,7 +121,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         values["REDIS_URL"] = TEST_REDIS_URL
         values["REDIS_KEY_PREFIX"] = redis_prefix.get()
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 redis_prefix: ContextVar[str] = ContextVar("redis_prefix", default="gatehouse-test")

@@ -9,6 +9,7 @@ import sys
 from fastapi import FastAPI
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.types import TextContent
 
 from tests.helpers import bearer, running, signed_up
 
@@ -45,11 +46,13 @@ async def test_the_mcp_server_lists_the_tools_and_adds_a_task(
         added = await session.call_tool(
             "add_task", {"title": "from my desktop assistant", "priority": "high"}
         )
-        result = json.loads(added.content[0].text)  # type: ignore[union-attr]
+        assert isinstance(added.content[0], TextContent)
+        result = json.loads(added.content[0].text)
         assert result["status"] == "ok"
         assert result["task"]["title"] == "from my desktop assistant"
         completed = await session.call_tool("complete_task", {"task": "existing"})
-        assert json.loads(completed.content[0].text)["status"] == "ok"  # type: ignore[union-attr]
+        assert isinstance(completed.content[0], TextContent)
+        assert json.loads(completed.content[0].text)["status"] == "ok"
 
     async with running(app) as client:
         tokens = (

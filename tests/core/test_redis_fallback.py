@@ -64,7 +64,7 @@ class RedisProcess:
             self.process.wait(timeout=10)
             self.process = None
 
-    def keys(self) -> list[bytes]:
+    def keys(self) -> list[bytes | str]:
         return list(redis.Redis(port=self.port).keys("*"))
 
 

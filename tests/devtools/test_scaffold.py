@@ -19,7 +19,7 @@ BIN = Path(sys.executable).parent
 def project(tmp_path: Path) -> Path:
     copy = tmp_path / "project"
     copy.mkdir()
-    for name in ("src", "tests", "migrations"):
+    for name in ("src", "tests", "migrations", "bench"):
         shutil.copytree(
             ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -11,18 +13,18 @@ ME = "/api/v1/users/me"
 
 
 @pytest.fixture
-async def account(client: httpx.AsyncClient) -> dict:  # type: ignore[type-arg]
+async def account(client: httpx.AsyncClient) -> dict[str, Any]:
     return await signed_up(client)
 
 
-async def test_read_me(client: httpx.AsyncClient, account: dict) -> None:  # type: ignore[type-arg]
+async def test_read_me(client: httpx.AsyncClient, account: dict[str, Any]) -> None:
     response = await client.get(ME, headers=bearer(account["access_token"]))
     assert response.json() == account["user"]
 
 
 async def test_patch_me_changes_the_name_and_ignores_privileged_fields(
     client: httpx.AsyncClient,
-    account: dict,  # type: ignore[type-arg]
+    account: dict[str, Any],
 ) -> None:
     response = await client.patch(
         ME,
@@ -37,7 +39,7 @@ async def test_patch_me_changes_the_name_and_ignores_privileged_fields(
 
 async def test_email_change_needs_the_current_password(
     client: httpx.AsyncClient,
-    account: dict,  # type: ignore[type-arg]
+    account: dict[str, Any],
 ) -> None:
     headers = bearer(account["access_token"])
     missing = await client.patch(ME, headers=headers, json={"email": "new@example.com"})
@@ -57,7 +59,7 @@ async def test_email_change_needs_the_current_password(
 
 async def test_email_change_marks_the_account_unverified_and_moves_the_login(
     client: httpx.AsyncClient,
-    account: dict,  # type: ignore[type-arg]
+    account: dict[str, Any],
 ) -> None:
     response = await client.patch(
         ME,
@@ -78,7 +80,7 @@ async def test_email_change_marks_the_account_unverified_and_moves_the_login(
 
 async def test_delete_me_needs_the_password_and_removes_everything(
     client: httpx.AsyncClient,
-    account: dict,  # type: ignore[type-arg]
+    account: dict[str, Any],
 ) -> None:
     headers = bearer(account["access_token"])
     await client.post("/api/v1/tasks", headers=headers, json={"title": "mine"})
