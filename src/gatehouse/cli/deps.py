@@ -1,0 +1,46 @@
+"""`gatehouse deps ...`: the project's dependencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+deps_app = typer.Typer(no_args_is_help=True, help="The project's dependencies.")
+
+
+@deps_app.command("check")
+def deps_check(
+    file: Annotated[Path, typer.Argument(help="requirements.txt or pyproject.toml")] = Path(
+        "pyproject.toml"
+    ),
+    outdated: Annotated[
+        bool, typer.Option("--outdated", help="Ask the index for newer versions.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check requirements against the installed packages; exit 1 on any problem."""
+    from gatehouse.devtools.deps import analyze, render_table_rows
+
+    report = analyze(file, outdated=outdated)
+    if as_json:
+        print(report.to_json())
+    else:
+        table = Table(title=f"dependencies of {file}")
+        for column in ("name", "wants", "installed", "state", "latest", "from"):
+            table.add_column(column)
+        for row in render_table_rows(report):
+            table.add_row(*row)
+        console = Console()
+        console.print(table)
+        for name, places in report.duplicates.items():
+            console.print(f"duplicate: {name}: {'; '.join(places)}")
+        for name, places in report.conflicts.items():
+            console.print(f"[red]conflict[/red]: {name}: {'; '.join(places)}")
+        for line in report.errors + report.notes:
+            console.print(line)
+    if not report.ok:
+        raise typer.Exit(1)

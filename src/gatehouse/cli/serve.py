@@ -1,0 +1,69 @@
+"""`gatehouse serve`: the HTTP service, behind a check of the database schema."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gatehouse import migrate
+from gatehouse.cli.common import fail, load_settings, open_database
+
+
+async def _prepare_schema(engine: AsyncEngine, *, upgrade: bool) -> str | None:
+    """None when the schema is current (upgrading first if allowed), else what is wrong."""
+    current = await migrate.current_revision(engine)
+    head = migrate.head_revision()
+    if current == head:
+        return None
+    if upgrade:
+        await migrate.upgrade(engine)
+        return None
+    return (
+        f"database schema is out of date (at {current or 'nothing'}, this version needs "
+        f"{head}): run `gatehouse db upgrade` first"
+    )
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the HTTP service with uvicorn (uvloop, httptools).
+
+    Refuses an out-of-date database schema, except in development, where it upgrades first.
+    """
+    import uvicorn
+
+    settings = load_settings()
+
+    async def check_schema() -> str | None:
+        async with open_database(settings) as database:
+            return await _prepare_schema(database.engine, upgrade=settings.is_development)
+
+    try:
+        problem = asyncio.run(check_schema())
+    except OSError as exc:
+        raise fail(f"database unreachable: {exc}") from None
+    if problem:
+        raise fail(problem)
+    uvicorn.run(
+        "gatehouse.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        loop="uvloop",
+        http="httptools",
+        # uvicorn would trust proxy headers from 127.0.0.1 on its own, and a client could
+        # then forge its address. The app reads them itself, from TRUSTED_PROXIES only.
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,  # the app's own logging (JSON in production) takes uvicorn's too
+        log_level="info",
+    )
