@@ -49,4 +49,4 @@ def test_the_package_mirrors_tasks() -> None:
     exceptions = render("package/exceptions.py.tmpl", VALUES)
     assert "class NotesNotFound(AppError):" in exceptions
     service = render("package/service.py.tmpl", VALUES)
-    assert service.count("await session.commit()") == 2  # once per use case, at its end
+    assert service.count("await db.commit()") == 2  # once per use case, at its end
