@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from gatehouse.devtools.scaffold import ScaffoldError, new_feature
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -104,3 +106,27 @@ def test_bad_names_are_refused(project: Path, name: str) -> None:
     refused = _run(project, sys.executable, "-m", "gatehouse", "feature", "new", name)
     assert refused.returncode == 1
     assert "error:" in refused.stderr
+
+
+def test_new_feature_writes_and_registers_the_package_in_process(project: Path) -> None:
+    result = new_feature(project, "notes", ["humanize>=4"])
+    package = project / "src/gatehouse/notes"
+    for module in ("models", "schemas", "exceptions", "dependencies", "service", "router"):
+        assert (package / f"{module}.py").is_file(), module
+    assert package / "router.py" in result.files
+    assert "notes_router" in (project / "src/gatehouse/routers.py").read_text()
+    assert '"humanize>=4"' in (project / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize("name", ["Notes", "sessions", "class", "x", "with-dash"])
+def test_bad_names_raise_before_anything_is_written(project: Path, name: str) -> None:
+    before = (project / "pyproject.toml").read_text()
+    with pytest.raises(ScaffoldError):
+        new_feature(project, name)
+    assert (project / "pyproject.toml").read_text() == before
+
+
+def test_a_conflicting_dependency_raises_in_process(project: Path) -> None:
+    with pytest.raises(ScaffoldError, match="conflicts"):
+        new_feature(project, "notes", ["fastapi<0.1"])
+    assert not (project / "src/gatehouse/notes").exists()
