@@ -49,7 +49,7 @@ class RetryPolicy:
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311  (jitter, not security)
 
 
-class _Session:
+class _ClientState:
     """What both clients share: base URL, tokens, retry policy, and the decisions."""
 
     def __init__(self, retry: RetryPolicy | None, access_token: str | None) -> None:
@@ -139,7 +139,7 @@ class Client:
         http: httpx.Client | None = None,
     ) -> None:
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self._session = _Session(retry, access_token)
+        self._state = _ClientState(retry, access_token)
 
     def __enter__(self) -> Client:
         return self
@@ -152,11 +152,11 @@ class Client:
 
     @property
     def tokens(self) -> models.TokenPair | None:
-        return self._session.tokens
+        return self._state.tokens
 
     def run(self, call: Call[T], *, retry: bool | None = None) -> T:
         """Send one call; `retry=True` allows retrying a non-idempotent one."""
-        state, attempt, refreshed = self._session, 0, False
+        state, attempt, refreshed = self._state, 0, False
         while True:
             started = time.perf_counter()
             try:
@@ -208,22 +208,22 @@ class Client:
     def login(self, email: str, password: str) -> models.TokenPair:
         """Log in and keep the token pair for the calls that follow."""
         tokens = self.run(calls.login(email, password))
-        self._session.keep(tokens)
+        self._state.keep(tokens)
         return tokens
 
     def refresh(self) -> models.TokenPair:
         """Exchange the kept refresh token for a new pair (done for you on TOKEN_EXPIRED)."""
-        if self._session.tokens is None:
+        if self._state.tokens is None:
             raise ApiError(401, "NOT_AUTHENTICATED", "no refresh token: log in first")
-        tokens = self.run(calls.refresh(self._session.tokens.refresh_token))
-        self._session.keep(tokens)
+        tokens = self.run(calls.refresh(self._state.tokens.refresh_token))
+        self._state.keep(tokens)
         return tokens
 
     def logout(self) -> None:
         """End this session on the server and forget the tokens."""
-        refresh_token = self._session.tokens.refresh_token if self._session.tokens else None
+        refresh_token = self._state.tokens.refresh_token if self._state.tokens else None
         self.run(calls.logout(refresh_token))
-        self._session.forget()
+        self._state.forget()
 
     register = _sync(calls.register)
     login_form = _sync(calls.login_form)
@@ -269,7 +269,7 @@ class AsyncClient:
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout)
-        self._session = _Session(retry, access_token)
+        self._state = _ClientState(retry, access_token)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -282,11 +282,11 @@ class AsyncClient:
 
     @property
     def tokens(self) -> models.TokenPair | None:
-        return self._session.tokens
+        return self._state.tokens
 
     async def run(self, call: Call[T], *, retry: bool | None = None) -> T:
         """Send one call; `retry=True` allows retrying a non-idempotent one."""
-        state, attempt, refreshed = self._session, 0, False
+        state, attempt, refreshed = self._state, 0, False
         while True:
             started = time.perf_counter()
             try:
@@ -336,20 +336,20 @@ class AsyncClient:
 
     async def login(self, email: str, password: str) -> models.TokenPair:
         tokens = await self.run(calls.login(email, password))
-        self._session.keep(tokens)
+        self._state.keep(tokens)
         return tokens
 
     async def refresh(self) -> models.TokenPair:
-        if self._session.tokens is None:
+        if self._state.tokens is None:
             raise ApiError(401, "NOT_AUTHENTICATED", "no refresh token: log in first")
-        tokens = await self.run(calls.refresh(self._session.tokens.refresh_token))
-        self._session.keep(tokens)
+        tokens = await self.run(calls.refresh(self._state.tokens.refresh_token))
+        self._state.keep(tokens)
         return tokens
 
     async def logout(self) -> None:
-        refresh_token = self._session.tokens.refresh_token if self._session.tokens else None
+        refresh_token = self._state.tokens.refresh_token if self._state.tokens else None
         await self.run(calls.logout(refresh_token))
-        self._session.forget()
+        self._state.forget()
 
     register = _async(calls.register)
     login_form = _async(calls.login_form)

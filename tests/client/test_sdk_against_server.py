@@ -131,7 +131,7 @@ def test_the_client_refreshes_once_on_token_expired(server: str) -> None:
             "sdk-test-secret-key-0123456789abcdefgh",
             algorithm="HS256",
         )
-        client._session.access_token = expired  # as if the minute had passed
+        client._state.access_token = expired  # as if the minute had passed
         assert client.me().email == email
         assert client.tokens is not None
         assert client.tokens.refresh_token != first.refresh_token

@@ -32,9 +32,9 @@ def build_server(
 
     @server.call_tool()  # type: ignore[untyped-decorator]
     async def call_tool(name: str, arguments: dict[str, Any]) -> list[types.TextContent]:
-        async with sessionmaker() as session:
-            result = await tools.call_tool(session, user_id=user_id, name=name, arguments=arguments)
-            await session.commit()
+        async with sessionmaker() as db:
+            result = await tools.call_tool(db, user_id=user_id, name=name, arguments=arguments)
+            await db.commit()
         return [types.TextContent(type="text", text=json.dumps(result))]
 
     return server

@@ -73,13 +73,11 @@ def contains_pattern(text: str) -> str:
     return f"%{escape_like(text)}%"
 
 
-async def paginate(
-    session: AsyncSession, statement: Select[Any], params: PageParams
-) -> PageResult[Any]:
+async def paginate(db: AsyncSession, statement: Select[Any], params: PageParams) -> PageResult[Any]:
     """Run one page of an ordered, filtered SELECT and one COUNT over the same filter."""
     counted = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = int(await session.scalar(counted) or 0)
+    total = int(await db.scalar(counted) or 0)
     if total == 0 or params.offset >= total:
         return PageResult(items=[], total=total, params=params)
-    rows = await session.scalars(statement.limit(params.page_size).offset(params.offset))
+    rows = await db.scalars(statement.limit(params.page_size).offset(params.offset))
     return PageResult(items=list(rows), total=total, params=params)

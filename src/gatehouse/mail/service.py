@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.core.db import utcnow
+from gatehouse.core.db import rowcount, utcnow
 from gatehouse.mail.models import OutboxMessage
 
 Template = Literal["verify_email", "reset_password", "password_changed"]
@@ -41,13 +41,13 @@ def render(template: Template, context: dict[str, Any]) -> tuple[str, str, str]:
 
 
 async def enqueue(
-    session: AsyncSession, *, to: str, template: Template, context: dict[str, Any]
+    db: AsyncSession, *, to: str, template: Template, context: dict[str, Any]
 ) -> OutboxMessage:
     """Add a message to the outbox, in the caller's transaction (flushed, not committed)."""
     subject, text, html = render(template, context)
     message = OutboxMessage(to=to, subject=subject, text=text, html=html)
-    session.add(message)
-    await session.flush()
+    db.add(message)
+    await db.flush()
     return message
 
 
@@ -58,12 +58,12 @@ class OutboxStatus:
     failed: int
 
 
-async def status(session: AsyncSession) -> OutboxStatus:
+async def status(db: AsyncSession) -> OutboxStatus:
     """How many messages wait, went out, and failed for good."""
     sent = OutboxMessage.sent_at.is_not(None)
     failed = OutboxMessage.sent_at.is_(None) & OutboxMessage.failed_at.is_not(None)
     row = (
-        await session.execute(
+        await db.execute(
             select(
                 func.count(case((sent, 1))),
                 func.count(case((failed, 1))),
@@ -77,13 +77,13 @@ async def status(session: AsyncSession) -> OutboxStatus:
     )
 
 
-async def retry_failed(session: AsyncSession) -> int:
+async def retry_failed(db: AsyncSession) -> int:
     """Put every failed message back in the queue with fresh attempts; returns how many."""
-    result = await session.execute(
+    result = await db.execute(
         update(OutboxMessage)
         .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_not(None))
         .values(failed_at=None, attempts=0, next_attempt_at=utcnow(), claimed_until=None)
         .execution_options(synchronize_session=False)
     )
-    await session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    await db.commit()
+    return rowcount(result)

@@ -74,11 +74,11 @@ class MailWorker:
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
 
-    async def _claim(self, session: AsyncSession, now: datetime) -> list[OutboxMessage]:
+    async def _claim(self, db: AsyncSession, now: datetime) -> list[OutboxMessage]:
         lease_until = now + CLAIM_LEASE
-        if session.get_bind().dialect.name == "postgresql":
+        if db.get_bind().dialect.name == "postgresql":
             rows = list(
-                await session.scalars(
+                await db.scalars(
                     select(OutboxMessage)
                     .where(*self._due(now))
                     .order_by(OutboxMessage.next_attempt_at)
@@ -88,7 +88,7 @@ class MailWorker:
             )
             for row in rows:
                 row.claimed_by, row.claimed_until = self.worker_id, lease_until
-            await session.commit()
+            await db.commit()
             return rows
         # SQLite: one statement claims atomically (writers are serialised).
         due_ids = (
@@ -98,15 +98,15 @@ class MailWorker:
             .limit(BATCH_SIZE)
             .scalar_subquery()
         )
-        await session.execute(
+        await db.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(due_ids), *self._due(now))
             .values(claimed_by=self.worker_id, claimed_until=lease_until)
             .execution_options(synchronize_session=False)
         )
-        await session.commit()
+        await db.commit()
         return list(
-            await session.scalars(
+            await db.scalars(
                 select(OutboxMessage).where(
                     OutboxMessage.claimed_by == self.worker_id,
                     OutboxMessage.claimed_until == lease_until,
@@ -115,7 +115,7 @@ class MailWorker:
             )
         )
 
-    async def _deliver(self, session: AsyncSession, message: OutboxMessage) -> bool:
+    async def _deliver(self, db: AsyncSession, message: OutboxMessage) -> bool:
         now = utcnow()
         try:
             await self.backend.send(build_email(message, self.settings.EMAIL_FROM))
@@ -141,22 +141,22 @@ class MailWorker:
                     message.last_error,
                     delay,
                 )
-            await session.commit()
+            await db.commit()
             return False
         message.attempts += 1
         message.sent_at = now
         message.claimed_until = None
         message.last_error = None
-        await session.commit()
+        await db.commit()
         return True
 
     async def run_once(self) -> int:
         """Claim and deliver one batch of due messages; returns how many were sent."""
-        async with self.sessionmaker() as session:
-            claimed = await self._claim(session, utcnow())
+        async with self.sessionmaker() as db:
+            claimed = await self._claim(db, utcnow())
             sent = 0
             for message in claimed:
-                sent += await self._deliver(session, message)
+                sent += await self._deliver(db, message)
             return sent
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
