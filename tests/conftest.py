@@ -154,7 +154,7 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 def app_factory(database_url: str) -> Callable[..., FastAPI]:
     """Build an app on this test's database with some settings changed; `seams` are the
-    keyword arguments of create_app (clock, throttle_policy, redis_retry_seconds)."""
+    keyword arguments of create_app (clock, throttle_policy)."""
 
     def build(seams: dict[str, Any] | None = None, **overrides: Any) -> FastAPI:
         return create_app(make_settings(database_url, **overrides), **(seams or {}))

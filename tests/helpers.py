@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -112,3 +113,27 @@ def link_token(message: Any, path: str) -> str:
     match = re.search(rf"http://testserver/{path}\?token=([A-Za-z0-9_\-]+)", text)
     assert match, text
     return match.group(1)
+
+
+class ManualClock:
+    """A clock that moves only when told: `advance(seconds)`; waits are recorded and pass
+    at once (moving the clock). Starts at the real time, so tokens stay valid."""
+
+    def __init__(self) -> None:
+        self._now = datetime.now(UTC)
+        self._monotonic = 1000.0
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._monotonic
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        self._monotonic += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.advance(seconds)

@@ -24,7 +24,7 @@ from gatehouse.core.logging import configure_logging
 from gatehouse.core.metrics import Metrics, MetricsMiddleware
 from gatehouse.core.middleware import RequestContextMiddleware
 from gatehouse.core.openapi import operation_id
-from gatehouse.core.ratelimit import REDIS_RETRY_SECONDS, LimitStore, RateLimiter
+from gatehouse.core.ratelimit import LimitStore, RateLimiter
 from gatehouse.mail.backends import make_backend
 from gatehouse.mail.worker import MailWorker
 from gatehouse.ops.router import router as ops_router
@@ -61,7 +61,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
     app.state.mail_backend = make_backend(settings)
-    store = LimitStore.from_settings(settings, retry_seconds=app.state.redis_retry_seconds)
+    store = LimitStore.from_settings(settings, clock=app.state.clock)
     app.state.limiter = RateLimiter(settings, store)
     app.state.limiter.on_limited = lambda name: metrics.rate_limited.labels(name).inc()
     app.state.auth = AuthKit.build(
@@ -99,12 +99,12 @@ def create_app(
     *,
     clock: Clock | None = None,
     throttle_policy: ThrottlePolicy | None = None,
-    redis_retry_seconds: float = REDIS_RETRY_SECONDS,
 ) -> FastAPI:
     """Build the service. Tests pass their own Settings; the server reads the environment.
 
-    `clock`, `throttle_policy` and `redis_retry_seconds` are seams for tests: the time and
-    waits of the rules, the login throttle's delays, and how soon a lost Redis is retried.
+    `clock` and `throttle_policy` are seams for tests: the time and the waits of the rules
+    (the login throttle, the forgot-password floor, retrying a lost Redis), and the login
+    throttle's delays.
     """
     settings = settings or get_settings()
     configure_logging(settings)
@@ -118,7 +118,6 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     app.state.throttle_policy = throttle_policy
-    app.state.redis_retry_seconds = redis_retry_seconds
     # Built here, not in the lifespan: the middleware below needs it at construction.
     app.state.metrics = Metrics()
     install_error_handlers(app)

@@ -12,11 +12,11 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from gatehouse.auth.models import OneTimeToken
-from gatehouse.core.clock import SystemClock
 from gatehouse.core.db import utcnow
 from gatehouse.mail.models import OutboxMessage
 from tests.helpers import (
     PASSWORD,
+    ManualClock,
     assert_envelope,
     bearer,
     deliver_mail,
@@ -188,20 +188,10 @@ async def test_unknown_email_forgot_password_sends_nothing_and_answers_the_same(
     assert recipients.count(account["user"]["email"]) == 2
 
 
-class RecordingClock(SystemClock):
-    """The system's time, but waits are recorded instead of waited."""
-
-    def __init__(self) -> None:
-        self.slept: list[float] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-
-
 async def test_forgot_password_takes_at_least_the_configured_time(
     app_factory: Callable[..., FastAPI],
 ) -> None:
-    clock = RecordingClock()
+    clock = ManualClock()
     async with running(app_factory({"clock": clock}, FORGOT_PASSWORD_MIN_SECONDS=5)) as client:
         await client.post("/api/v1/auth/forgot-password", json={"email": unique_email()})
     assert len(clock.slept) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from gatehouse.auth.throttle import FREE_FAILURES, ThrottlePolicy, delay_after, throttle_keys
-from tests.helpers import PASSWORD, assert_envelope, register, running, unique_email
+from tests.helpers import PASSWORD, ManualClock, assert_envelope, register, running, unique_email
 
 LOGIN = "/api/v1/auth/login"
 
@@ -156,16 +155,18 @@ def test_throttle_delays_grow_and_are_capped() -> None:
 
 
 @pytest.fixture
-def fast_throttle() -> dict[str, Any]:
-    """create_app's seams for a throttle whose first delay is short."""
-    return {"throttle_policy": ThrottlePolicy(base_seconds=0.3)}
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 async def test_the_account_throttle_refuses_then_lets_the_right_password_in_and_resets(
-    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
+    app_factory: Callable[..., FastAPI], clock: ManualClock
 ) -> None:
     app = limited(
-        app_factory, fast_throttle, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute"
+        app_factory,
+        {"clock": clock},
+        RATE_LIMIT_LOGIN="100/minute",
+        RATE_LIMIT_LOGIN_IP="100/minute",
     )
     async with running(app) as client:
         user = await register(client)
@@ -175,7 +176,7 @@ async def test_the_account_throttle_refuses_then_lets_the_right_password_in_and_
             )
         # Throttled: even the right password waits, and the refusal counts as a failure.
         assert_rate_limited(await _login(client, user["email"], PASSWORD))
-        await asyncio.sleep(1.1)  # counters expire in whole seconds
+        clock.advance(ThrottlePolicy().delay_after(FREE_FAILURES + 1))  # the wait is over
         assert (await _login(client, user["email"], PASSWORD)).status_code == 200
         # Success cleared the count: four more failures do not throttle.
         for _ in range(FREE_FAILURES - 1):
@@ -184,10 +185,13 @@ async def test_the_account_throttle_refuses_then_lets_the_right_password_in_and_
 
 
 async def test_the_throttle_does_not_reveal_whether_an_account_exists(
-    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
+    app_factory: Callable[..., FastAPI], clock: ManualClock
 ) -> None:
     app = limited(
-        app_factory, fast_throttle, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute"
+        app_factory,
+        {"clock": clock},
+        RATE_LIMIT_LOGIN="100/minute",
+        RATE_LIMIT_LOGIN_IP="100/minute",
     )
     async with running(app) as client:
         ghost = unique_email()
@@ -197,10 +201,13 @@ async def test_the_throttle_does_not_reveal_whether_an_account_exists(
 
 
 async def test_a_password_reset_clears_the_throttle(
-    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
+    app_factory: Callable[..., FastAPI], clock: ManualClock
 ) -> None:
     app = limited(
-        app_factory, fast_throttle, RATE_LIMIT_LOGIN="100/minute", RATE_LIMIT_LOGIN_IP="100/minute"
+        app_factory,
+        {"clock": clock},
+        RATE_LIMIT_LOGIN="100/minute",
+        RATE_LIMIT_LOGIN_IP="100/minute",
     )
     async with running(app) as client:
         email = unique_email()
@@ -219,9 +226,9 @@ async def test_a_password_reset_clears_the_throttle(
 
 
 async def test_rate_limited_attempts_still_count_as_failures(
-    app_factory: Callable[..., FastAPI], fast_throttle: dict[str, Any]
+    app_factory: Callable[..., FastAPI], clock: ManualClock
 ) -> None:
-    app = limited(app_factory, fast_throttle, RATE_LIMIT_LOGIN="2/minute")
+    app = limited(app_factory, {"clock": clock}, RATE_LIMIT_LOGIN="2/minute")
     async with running(app) as client:
         user = await register(client)
         await _login(client, user["email"], "wrong password")

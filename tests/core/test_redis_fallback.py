@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import socket
 import subprocess
@@ -14,7 +13,8 @@ import pytest
 import redis
 from fastapi import FastAPI
 
-from tests.helpers import assert_envelope, running, unique_email
+from gatehouse.core.ratelimit import REDIS_RETRY_SECONDS
+from tests.helpers import ManualClock, assert_envelope, running, unique_email
 
 REDIS_SERVER = shutil.which("redis-server") or "redis-server"
 pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
@@ -86,8 +86,9 @@ async def test_limits_fall_back_to_memory_and_resume_on_redis(
     app_factory: Callable[..., FastAPI],
     redis_process: RedisProcess,
 ) -> None:
+    clock = ManualClock()
     app = app_factory(
-        {"redis_retry_seconds": 0.2},
+        {"clock": clock},
         RATE_LIMIT_ENABLED=True,
         RATE_LIMIT_LOGIN_IP="3/minute",
         REDIS_URL=f"redis://127.0.0.1:{redis_process.port}/0",
@@ -106,7 +107,7 @@ async def test_limits_fall_back_to_memory_and_resume_on_redis(
         assert (await client.get("/health")).status_code == 200
 
         redis_process.start()  # empty: a fresh server
-        await asyncio.sleep(0.3)
+        clock.advance(REDIS_RETRY_SECONDS)  # the limiter tries Redis again
         for _ in range(3):
             assert (await _attempt(client)).status_code == 401
         assert_envelope(await _attempt(client), 429, "RATE_LIMITED")

@@ -6,11 +6,9 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from gatehouse.cli import app
-from gatehouse.devtools import deps
 from gatehouse.devtools.deps import analyze
 
 HTTPX = metadata.version("httpx")
@@ -114,12 +112,11 @@ def test_pyproject_dependencies_extras_and_groups(tmp_path: Path) -> None:
 
 
 def test_outdated_is_skipped_with_a_note_when_the_index_cannot_be_asked(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     path = _write(tmp_path, "requirements.txt", "httpx\n")
     # As when pip cannot reach the index (or is not installed): every answer is None.
-    monkeypatch.setattr(deps, "latest_version", lambda _name: None)
-    report = analyze(path, outdated=True)
+    report = analyze(path, outdated=True, lookup_latest=lambda _name: None)
     assert report.notes == ["latest versions skipped: the package index could not be reached"]
 
 

@@ -32,6 +32,7 @@ class AuthKit:
         clock: Clock | None = None,
         throttle_policy: ThrottlePolicy | None = None,
     ) -> AuthKit:
+        clock = clock or SystemClock()
         return cls(
             settings=settings,
             hasher=PasswordHasher.from_settings(settings),
@@ -41,6 +42,7 @@ class AuthKit:
                 CounterStore(store, "login-throttle"),
                 enabled=settings.RATE_LIMIT_ENABLED,
                 policy=throttle_policy,
+                clock=clock,
             ),
-            clock=clock or SystemClock(),
+            clock=clock,
         )

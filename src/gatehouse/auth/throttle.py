@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from gatehouse.core.clock import Clock, SystemClock
 from gatehouse.core.errors import RateLimited
 from gatehouse.core.ratelimit import CounterStore
 from gatehouse.users.emails import normalize_email
@@ -51,21 +52,34 @@ def throttle_keys(email: str) -> tuple[str, str]:
 
 
 class AccountThrottle:
+    """The failures of each email, and until when (on the clock, in milliseconds since the
+    epoch) it must wait; both kept in a counter store, so every instance sees them."""
+
     def __init__(
-        self, counters: CounterStore, *, enabled: bool, policy: ThrottlePolicy | None = None
+        self,
+        counters: CounterStore,
+        *,
+        enabled: bool,
+        policy: ThrottlePolicy | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.counters = counters
         self.enabled = enabled
         self.policy = policy or ThrottlePolicy()
+        self.clock = clock or SystemClock()
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
 
     async def check(self, email: str) -> None:
         """Refuse (429) while the account waits out its delay; the attempt still counts."""
         if not self.enabled:
             return
         _, waiting_key = throttle_keys(email)
-        if await self.counters.get(waiting_key):
+        waiting_ms = await self.counters.get(waiting_key) - self._now_ms()
+        if waiting_ms > 0:
             await self.record_failure(email, extend=False)
-            raise RateLimited(retry_after=await self.counters.expires_in(waiting_key))
+            raise RateLimited(retry_after=waiting_ms / 1000)
 
     async def record_failure(self, email: str, *, extend: bool = True) -> None:
         if not self.enabled:
@@ -74,8 +88,10 @@ class AccountThrottle:
         failures = await self.counters.incr(failures_key, self.policy.memory_seconds)
         delay = self.policy.delay_after(failures)
         if extend and delay > 0:
+            until_ms = self._now_ms() + int(delay * 1000)
             await self.counters.clear(waiting_key)
-            await self.counters.incr(waiting_key, delay)
+            # The key outlives the wait by a second; the stored time decides.
+            await self.counters.incr(waiting_key, delay + 1, amount=until_ms)
 
     async def clear(self, email: str) -> None:
         for key in throttle_keys(email):

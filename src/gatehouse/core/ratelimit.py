@@ -25,6 +25,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
+from gatehouse.core.clock import Clock, SystemClock
 from gatehouse.core.config import Settings
 from gatehouse.core.errors import RateLimited
 from gatehouse.core.origin import client_ip
@@ -44,6 +45,7 @@ class LimitStore:
         redis_url: str | None,
         key_prefix: str,
         retry_seconds: float = REDIS_RETRY_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         self.memory: Storage = MemoryStorage()
         self.shared: Storage | None = None
@@ -57,33 +59,28 @@ class LimitStore:
                 socket_timeout=0.5,
             )
         self.retry_seconds = retry_seconds
+        self._clock = clock or SystemClock()
         self._shared_down_until = 0.0
         self._warned = False
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, retry_seconds: float = REDIS_RETRY_SECONDS
-    ) -> LimitStore:
-        return cls(
-            redis_url=settings.REDIS_URL,
-            key_prefix=settings.REDIS_KEY_PREFIX,
-            retry_seconds=retry_seconds,
-        )
+    def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> LimitStore:
+        return cls(redis_url=settings.REDIS_URL, key_prefix=settings.REDIS_KEY_PREFIX, clock=clock)
 
     @property
     def state(self) -> str:
         """'not configured', 'ok', or 'degraded' (Redis unreachable: memory fallback)."""
         if self.shared is None:
             return "not configured"
-        return "degraded" if self._shared_down_until > time.monotonic() else "ok"
+        return "degraded" if self._shared_down_until > self._clock.monotonic() else "ok"
 
     async def run(self, operation: Callable[[Storage], Awaitable[T]]) -> T:
         """Run `operation` on Redis, or on memory while Redis is unreachable."""
-        if self.shared is not None and self._shared_down_until <= time.monotonic():
+        if self.shared is not None and self._shared_down_until <= self._clock.monotonic():
             try:
                 result = await operation(self.shared)
             except Exception as exc:  # connection refused, timeout, storage error
-                self._shared_down_until = time.monotonic() + self.retry_seconds
+                self._shared_down_until = self._clock.monotonic() + self.retry_seconds
                 if not self._warned:
                     logger.warning(
                         "redis unreachable (%s): rate limits fall back to this process's "
@@ -183,18 +180,14 @@ class CounterStore:
         self._store = store
         self._prefix = f"{name}:"
 
-    async def incr(self, key: str, expiry: float) -> int:
-        """Add one to `key` (created with this expiry in seconds, rounded up)."""
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add `amount` to `key` (created with this expiry in seconds, rounded up)."""
         return await self._store.run(
-            lambda storage: storage.incr(self._prefix + key, math.ceil(expiry))
+            lambda storage: storage.incr(self._prefix + key, math.ceil(expiry), amount)
         )
 
     async def get(self, key: str) -> int:
         return await self._store.run(lambda storage: storage.get(self._prefix + key))
-
-    async def expires_in(self, key: str) -> float:
-        expiry = await self._store.run(lambda storage: storage.get_expiry(self._prefix + key))
-        return max(0.0, expiry - time.time())
 
     async def clear(self, key: str) -> None:
         await self._store.run(lambda storage: storage.clear(self._prefix + key))

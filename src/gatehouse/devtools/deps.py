@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -145,8 +146,14 @@ def latest_version(name: str) -> str | None:
     return match.group(1) if result.returncode == 0 and match else None
 
 
-def analyze(path: str | Path, *, outdated: bool = False) -> DepsReport:
-    """Report on the requirements of a requirements file or a pyproject.toml."""
+def analyze(
+    path: str | Path,
+    *,
+    outdated: bool = False,
+    lookup_latest: Callable[[str], str | None] = latest_version,
+) -> DepsReport:
+    """Report on the requirements of a requirements file or a pyproject.toml; with
+    `outdated`, ask `lookup_latest` (the package index, by default) for each one's latest."""
     file = Path(path)
     report = DepsReport()
     if not file.is_file():
@@ -199,7 +206,7 @@ def analyze(path: str | Path, *, outdated: bool = False) -> DepsReport:
     if outdated:
         missing = 0
         for item in report.requirements:
-            item.latest = latest_version(item.name)
+            item.latest = lookup_latest(item.name)
             missing += item.latest is None
         if report.requirements and missing == len(report.requirements):
             report.notes.append("latest versions skipped: the package index could not be reached")
