@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     PUBLIC_URL: str = "http://localhost:8000"
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(default_factory=list)
     TRUSTED_PROXIES: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Request bodies larger than this are refused (413) before they are read whole.
+    MAX_BODY_BYTES: int = Field(default=1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # In production /docs, /redoc and /openapi.json are off unless this is true.
+    DOCS_ENABLED: bool = False
+    # /metrics answers only loopback and TRUSTED_PROXIES peers unless this is true.
+    METRICS_PUBLIC: bool = False
     DB_POOL_SIZE: int = Field(default=10, ge=1, le=200)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0, le=200)
 
@@ -47,6 +53,10 @@ class Settings(BaseSettings):
     ACCESS_TOKEN_TTL_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
     REFRESH_TOKEN_TTL_DAYS: int = Field(default=30, ge=1, le=365)
     RESET_TOKEN_TTL_MINUTES: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    # No session outlives this, however often it is refreshed.
+    SESSION_MAX_AGE_DAYS: int = Field(default=90, ge=1, le=3650)
+    # A browser session ends after this long without a request.
+    BROWSER_SESSION_IDLE_MINUTES: int = Field(default=1440, ge=1, le=365 * 24 * 60)
 
     # --- password hashing (OWASP's Argon2id minimum: m=19 MiB, t=2, p=1)
     ARGON2_MEMORY_COST_KIB: int = Field(default=19 * 1024, ge=8, le=4 * 1024 * 1024)
@@ -86,6 +96,8 @@ class Settings(BaseSettings):
     OPENAI_API_KEY: SecretStr | None = None
     CHAT_MODEL: str = "gpt-4o-mini"
     OPENAI_TIMEOUT_SECONDS: float = Field(default=30.0, gt=0, le=600)
+    CHAT_MAX_TOOL_CALLS: int = Field(default=20, ge=1, le=1000)  # per message
+    TASKS_MAX_PER_USER: int = Field(default=10_000, ge=1, le=10_000_000)
 
     # --- rate limits (`limits` string format)
     RATE_LIMIT_ENABLED: bool = True
@@ -95,6 +107,7 @@ class Settings(BaseSettings):
     RATE_LIMIT_FORGOT_PASSWORD: str = "3/15minutes"  # noqa: S105
     RATE_LIMIT_FORGOT_PASSWORD_IP: str = "10/hour"  # noqa: S105
     RATE_LIMIT_DEFAULT: str = "300/minute"
+    RATE_LIMIT_VERIFY: str = "3/hour"  # verification mails, per account
 
     @field_validator("CORS_ORIGINS", "TRUSTED_PROXIES", mode="before")
     @classmethod
