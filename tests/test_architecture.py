@@ -2,8 +2,9 @@
 
 Domains form layers; a domain's service modules import only `core` and domains below it
 (never one on the same level), so no two domain services import each other. Routers and
-dependencies may also use the auth guards (`gatehouse.auth.dependencies`) and other
-domains' schemas. `core` imports no domain; the SDK imports nothing from the server.
+dependencies are the HTTP layer, above every service: they may use any domain's services,
+guards and schemas, but never another domain's router. `core` imports no domain; the SDK
+imports nothing from the server. Relative imports are not used (they would hide an edge).
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ LAYERS: dict[str, int] = {
 }
 TOP = 9  # `cli` and the assembly modules: they may import anything
 HTTP_MODULES = {"router", "dependencies"}
-ALWAYS_ALLOWED_FOR_HTTP = ("gatehouse.auth.dependencies",)
 
 
 def _imports(path: Path) -> list[tuple[int, str]]:
@@ -40,7 +40,9 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     for node in ast.walk(ast.parse(path.read_text("utf-8"), str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom) and node.level > 0:
+            found.append((node.lineno, "." * node.level + (node.module or "")))
+        elif isinstance(node, ast.ImportFrom) and node.module:
             found.append((node.lineno, node.module))
             # `from gatehouse.auth import service` imports gatehouse.auth.service
             found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
@@ -65,16 +67,16 @@ def layering_violations(root: Path) -> list[str]:
         domain, own = parts[1], LAYERS[parts[1]]
         is_http = parts[-1] in HTTP_MODULES
         for line, target in _imports(path):
+            if target.startswith("."):
+                problems.append(f"{path.relative_to(root.parent)}:{line}: relative import")
+                continue
             target_parts = target.split(".")
             if target_parts[0] != "gatehouse" or len(target_parts) < 2:
                 continue
             other = target_parts[1]
             if other == domain or (other in LAYERS and LAYERS[other] < own):
                 continue
-            if is_http and (
-                target.startswith(ALWAYS_ALLOWED_FOR_HTTP)
-                or (len(target_parts) > 2 and target_parts[2] == "schemas")
-            ):
+            if is_http and other in LAYERS and target_parts[2:3] != ["router"]:
                 continue
             problems.append(f"{path.relative_to(root.parent)}:{line}: imports {target}")
     return problems
@@ -118,12 +120,14 @@ def test_the_rule_finds_a_cycle_between_services(tmp_path: Path) -> None:
     )
     (root / "users" / "router.py").write_text(
         "from gatehouse.auth.dependencies import CurrentUser\n"
-        "from gatehouse.tasks.schemas import TaskRead\n"
         "from gatehouse.auth.service import login\n"
+        "from gatehouse.auth.router import router\n"
     )
+    (root / "users" / "models.py").write_text("from ..auth import models\n")
     assert layering_violations(root) == [
-        "gatehouse/users/router.py:3: imports gatehouse.auth.service",
-        "gatehouse/users/router.py:3: imports gatehouse.auth.service.login",
+        "gatehouse/users/models.py:1: relative import",
+        "gatehouse/users/router.py:3: imports gatehouse.auth.router",
+        "gatehouse/users/router.py:3: imports gatehouse.auth.router.router",
         "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions",
         "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions.InvalidCredentials",
     ]

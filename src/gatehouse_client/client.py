@@ -23,7 +23,7 @@ from gatehouse_client import calls, models
 from gatehouse_client.calls import Call
 from gatehouse_client.errors import ApiError, retry_after_seconds
 
-logger = logging.getLogger("gatehouse_client")
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import unicodedata
 from collections.abc import Callable
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -126,3 +128,61 @@ async def test_missing_body_fields_are_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/v1/auth/register", json={"email": unique_email()})
     error = assert_envelope(response, 422, "VALIDATION_ERROR")
     assert error["details"]["fields"][0]["loc"] == ["body", "password"]
+
+
+async def test_an_email_in_decomposed_unicode_logs_in_like_the_composed_one(
+    client: httpx.AsyncClient,
+) -> None:
+    composed = f"jos\u00e9.{unique_email()}"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+    created = await client.post(
+        "/api/v1/auth/register", json={"email": decomposed, "password": PASSWORD}
+    )
+    assert created.status_code == 201
+    assert created.json()["email"] == composed
+    for spelling in (composed, decomposed, decomposed.upper()):
+        login = await client.post(
+            "/api/v1/auth/login", json={"email": spelling, "password": PASSWORD}
+        )
+        assert login.status_code == 200, spelling
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Ann\u202egnp.exe",  # right-to-left override
+        "Ann\u2066Bob\u2069",  # isolates
+        "An\u200bn",  # zero-width space
+        "Ann\u200d",  # zero-width joiner
+        "Ann\x1b[31m",  # escape
+    ],
+)
+async def test_names_with_control_or_format_characters_are_refused(
+    client: httpx.AsyncClient, name: str
+) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": unique_email(), "password": PASSWORD, "full_name": name},
+    )
+    body = assert_envelope(response, 422, "VALIDATION_ERROR")
+    assert body["details"]["fields"][0]["loc"] == ["body", "full_name"]
+    account = await register(client)
+    token = (
+        await client.post(
+            "/api/v1/auth/login", json={"email": account["email"], "password": PASSWORD}
+        )
+    ).json()["access_token"]
+    changed = await client.patch(
+        "/api/v1/users/me", json={"full_name": name}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert_envelope(changed, 422, "VALIDATION_ERROR")
+
+
+async def test_names_keep_ordinary_unicode(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/register",
+        json={"email": unique_email(), "password": PASSWORD, "full_name": "Zoë Ñúñez 山田"},
+    )
+    assert response.status_code == 201
+    assert response.json()["full_name"] == "Zoë Ñúñez 山田"

@@ -96,6 +96,9 @@ FORGERIES = [
     "garbage",
     "unknown session",
     "session of another user",
+    "issued in the future",
+    "expired with the wrong audience",
+    "expired and of the wrong type",
 ]
 
 
@@ -122,6 +125,12 @@ def _forgery(kind: str, claims: dict[str, Any], token: str, other: dict[str, Any
     if kind == "forged and expired":
         expired = {**claims, "iat": now - 7200, "exp": now - 3600}
         return _forge(expired, key="another-secret-key-of-enough-length-000")
+    if kind == "issued in the future":
+        return _forge({**claims, "iat": now + 3600, "exp": now + 7200})
+    if kind == "expired with the wrong audience":
+        return _forge({**claims, "aud": "someone-else", "iat": now - 7200, "exp": now - 60})
+    if kind == "expired and of the wrong type":
+        return _forge({**claims, "type": "refresh", "iat": now - 7200, "exp": now - 60})
     if kind == "garbage":
         return "not.a.jwt"
     if kind == "unknown session":

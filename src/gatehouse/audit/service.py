@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.audit.models import AuditEvent
+from gatehouse.audit.models import AuditEvent, AuditKind
 from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.pagination import PageParams, PageResult, paginate
 
@@ -16,7 +16,7 @@ from gatehouse.core.pagination import PageParams, PageResult, paginate
 def record(
     db: AsyncSession,
     *,
-    kind: str,
+    kind: AuditKind,
     user_id: uuid.UUID | None,
     origin: RequestOrigin | None,
     **details: Any,

@@ -42,9 +42,8 @@ async def get_principal(
     """Decode the bearer token, then load its session and user in one query."""
     if not token:
         raise NotAuthenticated()
-    now = utcnow()
-    claims = kit.codec.decode_access_token(token, now=now)
-    return await auth_service.resolve_principal(db, claims=claims, now=now)
+    claims = kit.codec.decode_access_token(token)
+    return await auth_service.resolve_principal(db, claims=claims, now=utcnow())
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

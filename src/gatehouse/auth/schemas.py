@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from gatehouse.users.schemas import PersonName
+
 # Upper bounds on input sizes keep hashing cost bounded; the policy sets the real limits.
 PASSWORD_INPUT_MAX = 1024
 TOKEN_INPUT_MAX = 512
@@ -16,7 +18,7 @@ TOKEN_INPUT_MAX = 512
 class RegisterRequest(BaseModel):
     email: EmailStr = Field(max_length=320)
     password: str = Field(max_length=PASSWORD_INPUT_MAX)
-    full_name: str | None = Field(default=None, max_length=200)
+    full_name: PersonName = None
 
 
 class LoginRequest(BaseModel):

@@ -76,7 +76,13 @@ class AccountThrottle:
         if not self.enabled:
             return
         _, waiting_key = throttle_keys(email)
-        waiting_ms = await self.counters.get(waiting_key) - self._now_ms()
+        # Two failures recorded at once can add their end times (clear and incr are two
+        # steps); the wait is never longer than the policy's longest, and the key expires
+        # with the real wait anyway.
+        waiting_ms = min(
+            await self.counters.get(waiting_key) - self._now_ms(),
+            int(self.policy.max_seconds * 1000),
+        )
         if waiting_ms > 0:
             await self.record_failure(email, extend=False)
             raise RateLimited(retry_after=waiting_ms / 1000)

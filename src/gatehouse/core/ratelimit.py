@@ -67,13 +67,6 @@ class LimitStore:
     def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> LimitStore:
         return cls(redis_url=settings.REDIS_URL, key_prefix=settings.REDIS_KEY_PREFIX, clock=clock)
 
-    @property
-    def state(self) -> str:
-        """'not configured', 'ok', or 'degraded' (Redis unreachable: memory fallback)."""
-        if self.shared is None:
-            return "not configured"
-        return "degraded" if self._shared_down_until > self._clock.monotonic() else "ok"
-
     async def run(self, operation: Callable[[Storage], Awaitable[T]]) -> T:
         """Run `operation` on Redis, or on memory while Redis is unreachable."""
         if self.shared is not None and self._shared_down_until <= self._clock.monotonic():

@@ -159,17 +159,34 @@ class TokenCodec:
         token = jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
         return token, lifetime
 
-    def decode_access_token(self, token: str, *, now: datetime) -> AccessClaims:
-        """Check signature, algorithm, iss, aud and type (INVALID_TOKEN), then exp (TOKEN_EXPIRED)."""
+    def _decode(self, token: str, *, verify_exp: bool) -> dict[str, Any]:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            self._verifying_key,
+            algorithms=[self.algorithm],
+            audience=self.audience,
+            issuer=self.issuer,
+            leeway=0,
+            options={"require": _REQUIRED_CLAIMS, "verify_exp": verify_exp},
+        )
+        return claims
+
+    def decode_access_token(self, token: str) -> AccessClaims:
+        """Check signature, algorithm, iss, aud and type (INVALID_TOKEN), then exp (TOKEN_EXPIRED).
+
+        PyJWT checks `exp` and `iat` (no leeway). It checks `exp` before `iss` and `aud`, so
+        an expired token is decoded once more without `exp` to tell a forged or foreign
+        expired token (INVALID_TOKEN) from a merely expired one (TOKEN_EXPIRED).
+        """
+        expired = False
         try:
-            claims = jwt.decode(
-                token,
-                self._verifying_key,
-                algorithms=[self.algorithm],
-                audience=self.audience,
-                issuer=self.issuer,
-                options={"require": _REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
-            )
+            claims = self._decode(token, verify_exp=True)
+        except jwt.ExpiredSignatureError:
+            expired = True
+            try:
+                claims = self._decode(token, verify_exp=False)
+            except jwt.InvalidTokenError as exc:
+                raise InvalidToken() from exc
         except jwt.InvalidTokenError as exc:
             raise InvalidToken() from exc
         if claims.get("type") != "access":
@@ -180,7 +197,7 @@ class TokenCodec:
             session_id = uuid.UUID(str(claims["sid"]))
         except (TypeError, ValueError) as exc:
             raise InvalidToken() from exc
-        if expires_at <= int(now.timestamp()):
+        if expired:
             raise TokenExpired()
         return AccessClaims(
             user_id=user_id,

@@ -34,4 +34,4 @@ class User(TimestampMixin, Base):
 
     @property
     def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
+        return self.role == Role.ADMIN

@@ -99,6 +99,7 @@ async def ensure_admin(
             is_verified=True,
         )
     except EmailAlreadyRegistered:
+        await db.rollback()  # the failed flush left the transaction unusable
         return None  # another process created it at the same moment
     await db.commit()
     logger.info("created the first admin account")
