@@ -237,3 +237,27 @@ async def test_rate_limited_attempts_still_count_as_failures(
             assert_rate_limited(await _login(client, user["email"], "wrong password"))
         failures_key, _ = throttle_keys(user["email"])
         assert await app.state.auth.throttle.counters.get(failures_key) == FREE_FAILURES
+
+
+async def test_ipv6_clients_are_counted_by_their_64(app_factory: Callable[..., FastAPI]) -> None:
+    app = limited(app_factory, TRUSTED_PROXIES="127.0.0.1/32", RATE_LIMIT_REGISTER="2/minute")
+    async with running(app) as client:
+        for host in ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9"):  # one /64, two addresses
+            response = await client.post(
+                "/api/v1/auth/register",
+                json={"email": unique_email(), "password": PASSWORD},
+                headers={"X-Forwarded-For": host},
+            )
+            assert response.status_code == 201
+        same_network = await client.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email(), "password": PASSWORD},
+            headers={"X-Forwarded-For": "2001:db8:1:2:abcd::42"},
+        )
+        assert_rate_limited(same_network)
+        other_network = await client.post(
+            "/api/v1/auth/register",
+            json={"email": unique_email(), "password": PASSWORD},
+            headers={"X-Forwarded-For": "2001:db8:1:3::1"},
+        )
+        assert other_network.status_code == 201

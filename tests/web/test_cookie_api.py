@@ -165,3 +165,21 @@ async def test_cookie_values_are_stored_only_as_hashes(
     assert cookie not in stored
     assert len(stored) == 1
     assert len(stored[0] or "") == 64
+
+
+async def test_development_shows_the_reset_token_only_to_a_client_on_this_machine(
+    app: FastAPI,
+) -> None:
+    async with running(app) as local:
+        email = unique_email()
+        await local.post("/users", data={"email": email, "password": PASSWORD})
+        shown = await local.post("/reset_password", data={"email": email})
+        assert "reset_token" in shown.json()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 4000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as remote:
+            hidden = await remote.post("/reset_password", data={"email": email})
+            unknown = await remote.post("/reset_password", data={"email": unique_email()})
+    assert hidden.status_code == unknown.status_code == 200
+    assert "reset_token" not in hidden.json()
+    assert hidden.json()["message"] == unknown.json()["message"]

@@ -14,7 +14,7 @@ from fastapi import Request
 
 from gatehouse.auth.throttle import AccountThrottle
 from gatehouse.core.errors import RateLimited
-from gatehouse.core.origin import client_ip
+from gatehouse.core.origin import client_network
 from gatehouse.core.ratelimit import Identify, Limit, by_ip, limiter_of, rate_limit
 from gatehouse.users.emails import normalize_email
 
@@ -68,7 +68,7 @@ def login_rate_limit(email_field: str) -> Callable[[Request], Awaitable[None]]:
 
     async def limit(request: Request) -> None:
         email = await submitted_email(request, email_field)
-        ip = client_ip(request)
+        ip = client_network(request)
         try:
             await limiter_of(request).check((LOGIN_IP, (ip,)), (LOGIN, (email_key(email), ip)))
         except RateLimited:

@@ -3,6 +3,7 @@ sessions and audit events."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from fastapi import Request
@@ -15,6 +16,14 @@ class RequestOrigin:
     ip: str | None
     user_agent: str | None
 
+    @property
+    def is_loopback(self) -> bool:
+        """Whether the client is on this machine (127.0.0.0/8 or ::1)."""
+        try:
+            return self.ip is not None and ipaddress.ip_address(self.ip).is_loopback
+        except ValueError:
+            return False
+
     @classmethod
     def of(cls, request: Request) -> RequestOrigin:
         agent = request.headers.get("user-agent")
@@ -24,3 +33,18 @@ class RequestOrigin:
 def client_ip(request: Request) -> str:
     """The client's address (taken from X-Forwarded-For only when the peer is trusted)."""
     return request.client.host if request.client else "unknown"
+
+
+def client_network(request: Request) -> str:
+    """The client as per-IP limits count it: its address, or for IPv6 its /64 (one
+    subscriber's whole network, which holds 2^64 addresses)."""
+    ip = client_ip(request)
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)

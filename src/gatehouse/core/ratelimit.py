@@ -28,7 +28,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from gatehouse.core.clock import Clock, SystemClock
 from gatehouse.core.config import Settings
 from gatehouse.core.errors import RateLimited
-from gatehouse.core.origin import client_ip
+from gatehouse.core.origin import client_network
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +195,8 @@ Identify = Callable[[Request], Awaitable[tuple[str, ...]]]
 
 
 async def by_ip(request: Request) -> tuple[str, ...]:
-    """Count per client address."""
-    return (client_ip(request),)
+    """Count per client address (per /64 for IPv6)."""
+    return (client_network(request),)
 
 
 def rate_limit(*rules: tuple[Limit, Identify]) -> Callable[[Request], Awaitable[None]]:

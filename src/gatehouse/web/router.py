@@ -99,11 +99,12 @@ async def profile(principal: BrowserPrincipal) -> dict[str, str]:
 async def request_reset(
     email: Email, db: DbDep, kit: AuthKitDep, origin: OriginDep
 ) -> dict[str, str]:
-    """Start a reset. In development the token is in the answer (403 for unknown emails);
-    otherwise it goes by mail and the answer is the same for every email."""
+    """Start a reset. In development, to a client on this machine, the token is in the
+    answer (403 for unknown emails); otherwise it goes by mail and the answer is the same
+    for every email."""
     token = await recovery.forgot_password(db, kit=kit, email=email, origin=origin)
     normalized = normalize_email(email)
-    if kit.settings.is_development:
+    if kit.settings.is_development and origin.is_loopback:
         if token is None:
             raise Forbidden("Unknown email")
         return {"email": normalized, "reset_token": token}
