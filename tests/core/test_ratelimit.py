@@ -10,9 +10,21 @@ import pytest
 from fastapi import FastAPI
 
 from gatehouse.auth.throttle import FREE_FAILURES, ThrottlePolicy, delay_after, throttle_keys
-from tests.helpers import PASSWORD, ManualClock, assert_envelope, register, running, unique_email
+from tests.helpers import (
+    PASSWORD,
+    ManualClock,
+    assert_envelope,
+    bearer,
+    register,
+    running,
+    signed_up,
+    unique_email,
+)
 
 LOGIN = "/api/v1/auth/login"
+
+
+VERIFY_REQUEST = "/api/v1/auth/verify/request"
 
 
 def limited(
@@ -261,3 +273,16 @@ async def test_ipv6_clients_are_counted_by_their_64(app_factory: Callable[..., F
             headers={"X-Forwarded-For": "2001:db8:1:3::1"},
         )
         assert other_network.status_code == 201
+
+
+async def test_verification_mails_are_limited_per_account(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    async with running(limited(app_factory, RATE_LIMIT_VERIFY="2/hour")) as client:
+        first, second = await signed_up(client), await signed_up(client)
+        headers = bearer(first["access_token"])
+        for _ in range(2):
+            assert (await client.post(VERIFY_REQUEST, headers=headers)).status_code == 202
+        assert_rate_limited(await client.post(VERIFY_REQUEST, headers=headers))
+        other = await client.post(VERIFY_REQUEST, headers=bearer(second["access_token"]))
+        assert other.status_code == 202

@@ -10,10 +10,12 @@ from fastapi.security import OAuth2PasswordBearer
 
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.kit import AuthKit
+from gatehouse.auth.limits import VERIFY
 from gatehouse.auth.service import Principal
 from gatehouse.core.db import DbDep, utcnow
 from gatehouse.core.errors import Forbidden, NotAuthenticated
 from gatehouse.core.origin import RequestOrigin
+from gatehouse.core.ratelimit import limiter_of
 from gatehouse.users.models import User
 
 bearer_scheme = OAuth2PasswordBearer(
@@ -54,6 +56,11 @@ async def get_current_user(principal: CurrentPrincipal) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def verify_rate_limit(request: Request, user: CurrentUser) -> None:
+    """RATE_LIMIT_VERIFY per account: how many verification mails one account may ask for."""
+    await limiter_of(request).check((VERIFY, (str(user.id),)))
 
 
 async def require_admin(user: CurrentUser) -> User:

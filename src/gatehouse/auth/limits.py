@@ -23,6 +23,7 @@ LOGIN_IP = Limit("login_ip", "RATE_LIMIT_LOGIN_IP")
 REGISTER = Limit("register", "RATE_LIMIT_REGISTER")
 FORGOT_PASSWORD = Limit("forgot_password", "RATE_LIMIT_FORGOT_PASSWORD")
 FORGOT_PASSWORD_IP = Limit("forgot_password_ip", "RATE_LIMIT_FORGOT_PASSWORD_IP")
+VERIFY = Limit("verify", "RATE_LIMIT_VERIFY")  # verification mails, per account
 
 
 def email_key(email: str) -> str:

@@ -9,7 +9,13 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from gatehouse.auth import passwords, recovery, verification
 from gatehouse.auth import service as auth_service
-from gatehouse.auth.dependencies import AuthKitDep, CurrentPrincipal, CurrentUser, OriginDep
+from gatehouse.auth.dependencies import (
+    AuthKitDep,
+    CurrentPrincipal,
+    CurrentUser,
+    OriginDep,
+    verify_rate_limit,
+)
 from gatehouse.auth.exceptions import (
     AccountDisabled,
     InvalidCredentials,
@@ -246,7 +252,7 @@ async def change_password(
 
 @router.post(
     "/verify/request",
-    dependencies=_DEFAULT_LIMIT,
+    dependencies=[*_DEFAULT_LIMIT, Depends(verify_rate_limit)],
     status_code=status.HTTP_202_ACCEPTED,
     responses=error_responses(*_SIGNED_IN_ERRORS),
 )
