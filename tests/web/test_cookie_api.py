@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
@@ -183,3 +184,73 @@ async def test_development_shows_the_reset_token_only_to_a_client_on_this_machin
     assert hidden.status_code == unknown.status_code == 200
     assert "reset_token" not in hidden.json()
     assert hidden.json()["message"] == unknown.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},
+    ],
+)
+async def test_cross_site_state_changes_are_refused(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    email = unique_email()
+    await client.post("/users", data={"email": email, "password": PASSWORD})
+    login = await client.post(
+        "/sessions", data={"email": email, "password": PASSWORD}, headers=headers
+    )
+    assert_envelope(login, 403, "CSRF_FAILED")
+    assert "session_id" not in login.cookies
+    signup = await client.post(
+        "/users", data={"email": unique_email(), "password": PASSWORD}, headers=headers
+    )
+    assert_envelope(signup, 403, "CSRF_FAILED")
+    reset = await client.post("/reset_password", data={"email": email}, headers=headers)
+    assert_envelope(reset, 403, "CSRF_FAILED")
+
+
+async def test_the_public_url_origin_is_same_site_behind_a_proxy(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    app = app_factory(PUBLIC_URL="https://auth.example.com")
+    async with running(app) as client:
+        allowed = await client.post(
+            "/users",
+            data={"email": unique_email(), "password": PASSWORD},
+            headers={"Origin": "https://auth.example.com"},
+        )
+        assert allowed.status_code == 200
+        refused = await client.post(
+            "/users",
+            data={"email": unique_email(), "password": PASSWORD},
+            headers={"Origin": "https://auth.example.com.evil.example"},
+        )
+        assert_envelope(refused, 403, "CSRF_FAILED")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # curl and scripts send neither header
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},  # typed in the address bar
+    ],
+)
+async def test_same_site_and_headerless_requests_are_served(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    email = unique_email()
+    created = await client.post(
+        "/users", data={"email": email, "password": PASSWORD}, headers=headers
+    )
+    assert created.status_code == 200
+    login = await client.post(
+        "/sessions", data={"email": email, "password": PASSWORD}, headers=headers
+    )
+    assert login.status_code == 200
+    profile = await client.get("/profile", headers={"Sec-Fetch-Site": "cross-site"})
+    assert profile.status_code == 200  # reading is not a state change

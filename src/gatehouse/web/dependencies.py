@@ -3,15 +3,42 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import Cookie, Depends
+from fastapi import Cookie, Depends, Request
 
 from gatehouse.auth import service as auth_service
+from gatehouse.auth.dependencies import AuthKitDep
 from gatehouse.auth.service import Principal
 from gatehouse.core.db import DbDep
 from gatehouse.core.errors import Forbidden
+from gatehouse.web.exceptions import CsrfFailed
 
 SESSION_COOKIE = "session_id"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _origin_of(url: str) -> str:
+    """`scheme://host[:port]` of a URL, as browsers write the Origin header."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+async def same_site_only(request: Request, kit: AuthKitDep) -> None:
+    """Refuse (403 CSRF_FAILED) a state-changing request that another site's page sent:
+    its `Origin` is neither PUBLIC_URL's origin nor the request's own, or the browser
+    marks it `Sec-Fetch-Site: cross-site`. Requests with neither header (curl, scripts,
+    older clients) are served: they carry no ambient browser credentials to abuse."""
+    if request.method in SAFE_METHODS:
+        return
+    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        raise CsrfFailed()
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    if origin.lower() not in {own, _origin_of(kit.settings.PUBLIC_URL)}:
+        raise CsrfFailed()
 
 
 async def browser_principal(

@@ -21,9 +21,10 @@ from gatehouse.core.errors import Forbidden, RateLimited, ValidationFailed
 from gatehouse.core.openapi import error_responses
 from gatehouse.users.emails import normalize_email
 from gatehouse.users.exceptions import EmailAlreadyRegistered
-from gatehouse.web.dependencies import SESSION_COOKIE, BrowserPrincipal
+from gatehouse.web.dependencies import SESSION_COOKIE, BrowserPrincipal, same_site_only
+from gatehouse.web.exceptions import CsrfFailed
 
-router = APIRouter(tags=["browser"])
+router = APIRouter(tags=["browser"], dependencies=[Depends(same_site_only)])
 
 Email = Annotated[str, Form(min_length=3, max_length=320)]
 Password = Annotated[str, Form(min_length=1, max_length=1024)]
@@ -38,7 +39,10 @@ async def welcome() -> dict[str, str]:
 @router.post(
     "/users",
     dependencies=[Depends(register_rate_limit)],
-    responses={400: {"description": '`{"message": "email already registered"}`'}},
+    responses={
+        400: {"description": '`{"message": "email already registered"}`'},
+        **error_responses(CsrfFailed, ValidationFailed, RateLimited),
+    },
 )
 async def register(email: Email, password: Password, db: DbDep, kit: AuthKitDep) -> Any:
     """Create an account (shares the rules and counters of /api/v1/auth/register)."""
@@ -54,7 +58,9 @@ async def register(email: Email, password: Password, db: DbDep, kit: AuthKitDep)
 @router.post(
     "/sessions",
     dependencies=[Depends(login_rate_limit("email"))],
-    responses=error_responses(InvalidCredentials, AccountDisabled, ValidationFailed, RateLimited),
+    responses=error_responses(
+        InvalidCredentials, AccountDisabled, CsrfFailed, ValidationFailed, RateLimited
+    ),
 )
 async def login(
     email: Email, password: Password, db: DbDep, kit: AuthKitDep, origin: OriginDep
@@ -76,7 +82,9 @@ async def login(
     return response
 
 
-@router.delete("/sessions", status_code=status.HTTP_302_FOUND, responses=error_responses(Forbidden))
+@router.delete(
+    "/sessions", status_code=status.HTTP_302_FOUND, responses=error_responses(Forbidden, CsrfFailed)
+)
 async def logout(principal: BrowserPrincipal, db: DbDep, origin: OriginDep) -> RedirectResponse:
     """End the cookie's session and go back to `/`."""
     await auth_service.logout(db, principal=principal, origin=origin)
@@ -94,7 +102,7 @@ async def profile(principal: BrowserPrincipal) -> dict[str, str]:
 @router.post(
     "/reset_password",
     dependencies=[Depends(forgot_password_rate_limit)],
-    responses=error_responses(Forbidden, ValidationFailed, RateLimited),
+    responses=error_responses(Forbidden, CsrfFailed, ValidationFailed, RateLimited),
 )
 async def request_reset(
     email: Email, db: DbDep, kit: AuthKitDep, origin: OriginDep
@@ -111,7 +119,7 @@ async def request_reset(
     return {"email": normalized, "message": "If this email has an account, a reset link was sent."}
 
 
-@router.put("/reset_password", responses=error_responses(Forbidden, ValidationFailed))
+@router.put("/reset_password", responses=error_responses(Forbidden, CsrfFailed, ValidationFailed))
 async def reset(
     email: Email,
     reset_token: Annotated[str, Form(min_length=1, max_length=512)],
