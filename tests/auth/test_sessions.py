@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
 from fastapi import FastAPI
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from gatehouse.sessions.models import AuthSession, SessionKind
 from gatehouse.users.models import User
-from tests.helpers import assert_envelope, bearer, login, signed_up
+from tests.helpers import (
+    PASSWORD,
+    assert_envelope,
+    bearer,
+    login,
+    running,
+    signed_up,
+    unique_email,
+)
 
 ME = "/api/v1/users/me"
 SESSIONS = "/api/v1/auth/sessions"
@@ -150,3 +161,78 @@ async def test_a_deactivated_users_refresh_is_refused(
         "/api/v1/auth/refresh", json={"refresh_token": account["refresh_token"]}
     )
     assert_envelope(response, 401, "INVALID_TOKEN")
+
+
+async def _age_session(app: FastAPI, session_id: str, **times: timedelta) -> None:
+    """Move a session's timestamps into the past, as if that much time had gone by."""
+    now = datetime.now(UTC)
+    async with app.state.sessionmaker() as db:
+        await db.execute(
+            update(AuthSession)
+            .where(AuthSession.id == uuid.UUID(session_id))
+            .values({column: now - ago for column, ago in times.items()})
+        )
+        await db.commit()
+
+
+async def test_refreshing_never_extends_a_session_past_its_absolute_end(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    app = app_factory(SESSION_MAX_AGE_DAYS=2, REFRESH_TOKEN_TTL_DAYS=30)
+    async with running(app) as client:
+        account = await signed_up(client)
+        sid = _sid(account["access_token"])
+        await _age_session(app, sid, created_at=timedelta(days=1, hours=23))
+        pair = (
+            await client.post(
+                "/api/v1/auth/refresh", json={"refresh_token": account["refresh_token"]}
+            )
+        ).json()
+        async with app.state.sessionmaker() as db:
+            session = await db.get(AuthSession, uuid.UUID(sid))
+            assert session is not None
+            assert session.expires_at <= session.created_at + timedelta(days=2)
+        await _age_session(app, sid, created_at=timedelta(days=2, minutes=1))
+        await _age_session(app, sid, expires_at=timedelta(minutes=1))
+        refused = await client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]}
+        )
+        assert_envelope(refused, 401, "INVALID_TOKEN")
+
+
+async def test_a_fresh_session_ends_at_the_absolute_limit_when_it_is_shorter(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    app = app_factory(SESSION_MAX_AGE_DAYS=1, REFRESH_TOKEN_TTL_DAYS=30)
+    async with running(app) as client:
+        account = await signed_up(client)
+        async with app.state.sessionmaker() as db:
+            session = await db.get(AuthSession, uuid.UUID(_sid(account["access_token"])))
+            assert session is not None
+            assert session.expires_at - session.created_at == timedelta(days=1)
+
+
+async def test_a_browser_session_ends_after_its_idle_time(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    app = app_factory(BROWSER_SESSION_IDLE_MINUTES=30)
+    async with running(app) as client:
+        email = unique_email()
+        await client.post("/users", data={"email": email, "password": PASSWORD})
+        assert (
+            await client.post("/sessions", data={"email": email, "password": PASSWORD})
+        ).status_code == 200
+        assert (await client.get("/profile")).status_code == 200
+        async with app.state.sessionmaker() as db:
+            browser = await db.scalar(
+                select(AuthSession).where(AuthSession.kind == SessionKind.BROWSER)
+            )
+            assert browser is not None
+        # Used 20 minutes ago: still live, and this request moves its last use.
+        await _age_session(app, str(browser.id), last_used_at=timedelta(minutes=20))
+        assert (await client.get("/profile")).status_code == 200
+        await _age_session(app, str(browser.id), last_used_at=timedelta(minutes=29))
+        assert (await client.get("/profile")).status_code == 200
+        # Idle for 31 minutes: over.
+        await _age_session(app, str(browser.id), last_used_at=timedelta(minutes=31))
+        assert_envelope(await client.get("/profile"), 403, "FORBIDDEN")

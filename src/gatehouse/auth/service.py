@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 from sqlalchemy import bindparam, select
@@ -48,6 +48,13 @@ class Principal:
 def _is_live(auth_session: AuthSession, user: User, now: datetime) -> bool:
     """A session counts only while it is not revoked, not expired, and its user is active."""
     return auth_session.revoked_at is None and auth_session.expires_at > now and user.is_active
+
+
+def _session_end(kit: AuthKit, *, created_at: datetime, now: datetime) -> datetime:
+    """When a session used at `now` ends: the refresh lifetime from now, but never past
+    SESSION_MAX_AGE_DAYS after it began, however often it is refreshed."""
+    absolute = created_at + timedelta(days=kit.settings.SESSION_MAX_AGE_DAYS)
+    return min(now + kit.codec.refresh_ttl, absolute)
 
 
 def mask_email(email: str) -> str:
@@ -151,7 +158,7 @@ async def start_session(
         user_agent=origin.user_agent,
         created_at=now,
         last_used_at=now,
-        expires_at=now + kit.codec.refresh_ttl,
+        expires_at=_session_end(kit, created_at=now, now=now),
     )
     db.add(auth_session)
     await db.flush()
@@ -161,17 +168,19 @@ async def start_session(
 async def issue_token_pair(
     db: AsyncSession, *, kit: AuthKit, auth_session: AuthSession, now: datetime
 ) -> IssuedTokens:
-    """A new access token and refresh token in `auth_session`; the session's life slides."""
+    """A new access token and refresh token in `auth_session`; the session's life slides,
+    up to its absolute end."""
     refresh_token = new_opaque_token()
+    expires_at = _session_end(kit, created_at=auth_session.created_at, now=now)
     db.add(
         RefreshToken(
             session_id=auth_session.id,
             token_hash=hash_token(refresh_token),
             created_at=now,
-            expires_at=now + kit.codec.refresh_ttl,
+            expires_at=expires_at,
         )
     )
-    auth_session.expires_at = now + kit.codec.refresh_ttl
+    auth_session.expires_at = expires_at
     auth_session.last_used_at = now
     access_token, lifetime = kit.codec.issue_access_token(
         user_id=auth_session.user_id, session_id=auth_session.id, now=now
@@ -329,8 +338,16 @@ async def start_browser_session(
     return user, cookie
 
 
-async def resolve_browser_session(db: AsyncSession, *, cookie: str) -> Principal:
-    """The live browser session and active user behind a cookie; otherwise FORBIDDEN."""
+# A browser session's last use is written at most this often (not a write per request).
+BROWSER_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+async def resolve_browser_session(db: AsyncSession, *, kit: AuthKit, cookie: str) -> Principal:
+    """The live browser session and active user behind a cookie; otherwise FORBIDDEN.
+
+    A browser session also ends after BROWSER_SESSION_IDLE_MINUTES without a request;
+    each request (at most once a minute) moves its last use.
+    """
     row = (
         await db.execute(
             select(AuthSession, User)
@@ -344,6 +361,11 @@ async def resolve_browser_session(db: AsyncSession, *, cookie: str) -> Principal
     if row is None or not token_matches(cookie, row[0].token_hash or ""):
         raise Forbidden()
     auth_session, user = row
-    if not _is_live(auth_session, user, utcnow()):
+    now = utcnow()
+    idle_limit = timedelta(minutes=kit.settings.BROWSER_SESSION_IDLE_MINUTES)
+    if not _is_live(auth_session, user, now) or auth_session.last_used_at + idle_limit <= now:
         raise Forbidden()
+    if now - auth_session.last_used_at >= BROWSER_TOUCH_INTERVAL:
+        auth_session.last_used_at = now
+        await db.commit()
     return Principal(user=user, session=auth_session)

@@ -43,12 +43,13 @@ async def same_site_only(request: Request, kit: AuthKitDep) -> None:
 
 async def browser_principal(
     db: DbDep,
+    kit: AuthKitDep,
     session_id: Annotated[str | None, Cookie(max_length=512)] = None,
 ) -> Principal:
     """The browser session of the `session_id` cookie; FORBIDDEN without a live one."""
     if not session_id:
         raise Forbidden()
-    return await auth_service.resolve_browser_session(db, cookie=session_id)
+    return await auth_service.resolve_browser_session(db, kit=kit, cookie=session_id)
 
 
 BrowserPrincipal = Annotated[Principal, Depends(browser_principal)]
