@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gatehouse.core.config import Settings, describe_settings_error
+from gatehouse.core.config import RATE_LIMIT_SETTINGS, Settings, describe_settings_error
 
 
 def _settings(**values: Any) -> Settings:
@@ -94,12 +94,43 @@ def test_production_refuses_the_console_mail_backend() -> None:
     assert refusal.startswith("configuration error: EMAIL_BACKEND:")
 
 
+@pytest.mark.parametrize("origins", ["*", "https://a.example.com, *", "https://*.example.com"])
+def test_a_wildcard_cors_origin_is_refused(origins: str) -> None:
+    refusal = _refusal(CORS_ORIGINS=origins)
+    assert refusal.startswith("configuration error: CORS_ORIGINS: '*' is not allowed")
+
+
+@pytest.mark.parametrize("variable", RATE_LIMIT_SETTINGS)
+@pytest.mark.parametrize("value", ["five per minute", "5/fortnight", "5/minute;10/hour"])
+def test_an_unparsable_rate_limit_is_refused(variable: str, value: str) -> None:
+    refusal = _refusal(**{variable: value})
+    assert refusal == (
+        f"configuration error: {variable}: {value!r} is not one limit such as 5/minute "
+        "or 3/15minutes"
+    )
+
+
+def test_every_rate_limit_setting_is_validated() -> None:
+    named = {name for name in Settings.model_fields if name.startswith("RATE_LIMIT_")}
+    assert named - {"RATE_LIMIT_ENABLED"} == set(RATE_LIMIT_SETTINGS)
+
+
+def test_rate_limits_in_the_documented_notations_are_accepted() -> None:
+    settings = _settings(RATE_LIMIT_LOGIN="5 per minute", RATE_LIMIT_VERIFY="3/15minutes")
+    assert (settings.RATE_LIMIT_LOGIN, settings.RATE_LIMIT_VERIFY) == (
+        "5 per minute",
+        "3/15minutes",
+    )
+
+
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
         ("ENVIRONMENT", "staging"),
         ("DATABASE_URL", "::not-a-url::"),
         ("SECRET_KEY", None),  # production without a key
+        ("CORS_ORIGINS", "*"),
+        ("RATE_LIMIT_LOGIN", "five per minute"),
     ],
 )
 def test_serve_refuses_to_start_with_exit_status_2_and_one_line(

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import limits
 from fastapi import Depends, Request
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +18,15 @@ from sqlalchemy.exc import ArgumentError
 
 SECRET_FILE = Path(".gatehouse_secret")
 MIN_PRODUCTION_SECRET_LENGTH = 32
+RATE_LIMIT_SETTINGS = (
+    "RATE_LIMIT_LOGIN",
+    "RATE_LIMIT_LOGIN_IP",
+    "RATE_LIMIT_REGISTER",
+    "RATE_LIMIT_FORGOT_PASSWORD",
+    "RATE_LIMIT_FORGOT_PASSWORD_IP",
+    "RATE_LIMIT_DEFAULT",
+    "RATE_LIMIT_VERIFY",
+)
 ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 
 
@@ -114,6 +124,25 @@ class Settings(BaseSettings):
     def _split_comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("CORS_ORIGINS")
+    @classmethod
+    def _no_wildcard_origin(cls, value: list[str]) -> list[str]:
+        # Credentials are allowed, so a wildcard would let any site act as the signed-in user.
+        if any("*" in origin for origin in value):
+            raise ValueError("'*' is not allowed: list each origin (https://app.example.com)")
+        return value
+
+    @field_validator(*RATE_LIMIT_SETTINGS)
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        try:
+            parsed = limits.parse_many(value)
+        except ValueError:
+            parsed = []
+        if len(parsed) != 1:
+            raise ValueError(f"{value!r} is not one limit such as 5/minute or 3/15minutes")
         return value
 
     @field_validator("TRUSTED_PROXIES")
