@@ -105,7 +105,7 @@ def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     env = {
         "DATABASE_URL": url,
-        "SECRET_KEY": "k" * 40,
+        "SECRET_KEY": "cli-production-key-Zq81Lm30Vx57Nb92Tc46",
         "ENVIRONMENT": "production",
         "EMAIL_BACKEND": "file",
     }

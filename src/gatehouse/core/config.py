@@ -8,6 +8,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import limits
 from fastapi import Depends, Request
@@ -18,6 +19,11 @@ from sqlalchemy.exc import ArgumentError
 
 SECRET_FILE = Path(".gatehouse_secret")
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# A production key with fewer distinct characters than this is refused as guessable
+# ("aaaa…", "abababab…"); a generated key of 32+ characters has far more.
+MIN_PRODUCTION_SECRET_DISTINCT = 8
+# Hosts that may keep an http:// PUBLIC_URL in production (nothing leaves the machine).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 RATE_LIMIT_SETTINGS = (
     "RATE_LIMIT_LOGIN",
     "RATE_LIMIT_LOGIN_IP",
@@ -195,12 +201,8 @@ class Settings(BaseSettings):
                 "use smtp or file in production"
             )
         if self.ENVIRONMENT == "production":
-            key = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY else ""
-            if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
-                raise ValueError(
-                    f"SECRET_KEY: required in production, at least "
-                    f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
-                )
+            _check_production_public_url(self.PUBLIC_URL)
+            _check_production_secret(self.SECRET_KEY)
         elif self.SECRET_KEY is None:
             self.SECRET_KEY = SecretStr(_development_secret(SECRET_FILE))
         return self
@@ -218,6 +220,31 @@ class Settings(BaseSettings):
         if self.SECRET_KEY is None:  # the validator always sets it
             raise RuntimeError("SECRET_KEY is not set")
         return self.SECRET_KEY.get_secret_value()
+
+
+def _check_production_public_url(url: str) -> None:
+    """Links in mails carry tokens: production sends them over https only, except to
+    this machine."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and (parts.hostname or "") not in LOCAL_HOSTS:
+        raise ValueError(
+            "PUBLIC_URL: must be https:// in production "
+            "(http:// only for localhost, 127.0.0.1 or [::1])"
+        )
+
+
+def _check_production_secret(secret: SecretStr | None) -> None:
+    key = secret.get_secret_value() if secret else ""
+    if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+        raise ValueError(
+            f"SECRET_KEY: required in production, at least "
+            f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
+        )
+    if len(set(key)) < MIN_PRODUCTION_SECRET_DISTINCT:
+        raise ValueError(
+            "SECRET_KEY: does not look random (too few distinct characters); generate one "
+            "with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 
 def _development_secret(path: Path) -> str:
