@@ -110,7 +110,7 @@ def link_token(message: Any, path: str) -> str:
     import re
 
     text = message.get_body(("plain",)).get_content()
-    match = re.search(rf"http://testserver/{path}\?token=([A-Za-z0-9_\-]+)", text)
+    match = re.search(rf"https?://testserver/{path}\?token=([A-Za-z0-9_\-]+)", text)
     assert match, text
     return match.group(1)
 

@@ -105,7 +105,7 @@ def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
     env = {
         "DATABASE_URL": url,
-        "SECRET_KEY": "k" * 40,
+        "SECRET_KEY": "cli-production-key-Zq81Lm30Vx57Nb92Tc46",
         "ENVIRONMENT": "production",
         "EMAIL_BACKEND": "file",
     }
@@ -119,6 +119,35 @@ def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
     assert upgraded.returncode == 0, upgraded.stderr
     current = _run(["db", "current"], env, tmp_path)
     assert f"current: {migrate.head_revision()}" in current.stdout
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::"])  # noqa: S104 (what is refused)
+def test_serve_in_development_refuses_a_host_that_is_not_loopback(
+    tmp_path: Path, host: str
+) -> None:
+    database = tmp_path / "dev.db"
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{database}", "ENVIRONMENT": "development"}
+    refused = _run(["serve", "--host", host, "--port", "1"], env, tmp_path)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.splitlines() == [
+        f"refusing to serve on {host} in development: use a loopback host "
+        "(127.0.0.1, ::1 or localhost), or set ENVIRONMENT=production"
+    ]
+    assert not database.exists()  # refused before the database is opened
+
+
+def test_serve_in_production_may_bind_any_host(tmp_path: Path) -> None:
+    env = {
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'prod.db'}",
+        "SECRET_KEY": "cli-production-key-Zq81Lm30Vx57Nb92Tc46",
+        "ENVIRONMENT": "production",
+        "EMAIL_BACKEND": "file",
+    }
+    # Past the host check, serve stops at the next one: the schema is not there yet.
+    refused = _run(["serve", "--host", "0.0.0.0", "--port", "1"], env, tmp_path)  # noqa: S104
+    assert refused.returncode == 1, refused.stderr
+    assert "out of date" in refused.stderr
+    assert "refusing to serve" not in refused.stderr
 
 
 def test_users_list_set_role_and_deactivate(cli_env: str) -> None:

@@ -19,6 +19,7 @@ from gatehouse.chat.providers import make_chat_provider
 from gatehouse.core.clock import Clock
 from gatehouse.core.config import Settings, get_settings
 from gatehouse.core.db import make_engine, make_sessionmaker
+from gatehouse.core.docs import install_docs, openapi_url
 from gatehouse.core.errors import install_error_handlers
 from gatehouse.core.logging import configure_logging
 from gatehouse.core.metrics import Metrics, MetricsMiddleware
@@ -114,6 +115,11 @@ def create_app(
         summary="Accounts, tokens, sessions and tasks for your application.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # Off in production unless DOCS_ENABLED; /docs and /redoc are added by
+        # install_docs below, with their assets served locally instead of from a CDN.
+        openapi_url=openapi_url(settings),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.clock = clock
@@ -138,4 +144,5 @@ def create_app(
         app.include_router(router)
     app.include_router(ops_router)
     app.include_router(web_router)
+    install_docs(app)
     return app

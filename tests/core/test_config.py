@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gatehouse.core.config import Settings, describe_settings_error
+from gatehouse.core.config import RATE_LIMIT_SETTINGS, Settings, describe_settings_error
+
+# A production key as `secrets.token_urlsafe` makes them: long, and of many characters.
+STRONG_KEY = "Xq3v9Lr2-Tz8Wk1_Nb7Hc5Jd0Mf4Pg6Ys2Ea8Ru1Io3"
+PRODUCTION = {"ENVIRONMENT": "production", "EMAIL_BACKEND": "file"}
 
 
 def _settings(**values: Any) -> Settings:
@@ -83,15 +87,88 @@ def test_bad_values_are_named_in_one_line() -> None:
 
 
 def test_production_refuses_a_missing_or_short_secret_key() -> None:
-    production = {"ENVIRONMENT": "production", "EMAIL_BACKEND": "file"}
-    assert _refusal(**production).startswith("configuration error: SECRET_KEY:")
-    assert _refusal(**production, SECRET_KEY="short").startswith("configuration error: SECRET_KEY:")
-    assert _settings(**production, SECRET_KEY="k" * 32).secret_key == "k" * 32
+    assert _refusal(**PRODUCTION).startswith("configuration error: SECRET_KEY:")
+    assert _refusal(**PRODUCTION, SECRET_KEY="short").startswith("configuration error: SECRET_KEY:")
+    assert _settings(**PRODUCTION, SECRET_KEY=STRONG_KEY[:32]).secret_key == STRONG_KEY[:32]
+
+
+@pytest.mark.parametrize(
+    "weak_key",
+    [
+        "k" * 40,  # one character repeated
+        "ab" * 20,  # two
+        "0123456" * 6,  # seven distinct characters: still too few
+        "password" * 5,  # long, but seven distinct characters
+    ],
+)
+def test_production_refuses_a_secret_key_that_does_not_look_random(weak_key: str) -> None:
+    refusal = _refusal(**PRODUCTION, SECRET_KEY=weak_key)
+    assert refusal.startswith("configuration error: SECRET_KEY: does not look random")
+    assert weak_key not in refusal  # the refusal never repeats the key
+    assert _settings(SECRET_KEY=weak_key).secret_key == weak_key  # development: unchanged
+
+
+def test_production_accepts_a_key_of_eight_distinct_characters() -> None:
+    assert _settings(**PRODUCTION, SECRET_KEY="01234567" * 4).secret_key == "01234567" * 4
+
+
+@pytest.mark.parametrize(
+    "url", ["http://auth.example.com", "http://10.0.0.5:8000", "http://localhost.example.com"]
+)
+def test_production_refuses_a_plain_http_public_url(url: str) -> None:
+    refusal = _refusal(**PRODUCTION, SECRET_KEY=STRONG_KEY, PUBLIC_URL=url)
+    assert refusal.startswith("configuration error: PUBLIC_URL: must be https://")
+    development = _settings(PUBLIC_URL=url)  # development: unchanged
+    assert url == development.PUBLIC_URL
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://auth.example.com",
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+        "http://[::1]:8000",
+        "http://LOCALHOST",
+    ],
+)
+def test_production_accepts_https_and_local_http_public_urls(url: str) -> None:
+    production = _settings(**PRODUCTION, SECRET_KEY=STRONG_KEY, PUBLIC_URL=url)
+    assert url == production.PUBLIC_URL
 
 
 def test_production_refuses_the_console_mail_backend() -> None:
-    refusal = _refusal(ENVIRONMENT="production", SECRET_KEY="k" * 40)
+    refusal = _refusal(ENVIRONMENT="production", SECRET_KEY=STRONG_KEY)
     assert refusal.startswith("configuration error: EMAIL_BACKEND:")
+
+
+@pytest.mark.parametrize("origins", ["*", "https://a.example.com, *", "https://*.example.com"])
+def test_a_wildcard_cors_origin_is_refused(origins: str) -> None:
+    refusal = _refusal(CORS_ORIGINS=origins)
+    assert refusal.startswith("configuration error: CORS_ORIGINS: '*' is not allowed")
+
+
+@pytest.mark.parametrize("variable", RATE_LIMIT_SETTINGS)
+@pytest.mark.parametrize("value", ["five per minute", "5/fortnight", "5/minute;10/hour"])
+def test_an_unparsable_rate_limit_is_refused(variable: str, value: str) -> None:
+    refusal = _refusal(**{variable: value})
+    assert refusal == (
+        f"configuration error: {variable}: {value!r} is not one limit such as 5/minute "
+        "or 3/15minutes"
+    )
+
+
+def test_every_rate_limit_setting_is_validated() -> None:
+    named = {name for name in Settings.model_fields if name.startswith("RATE_LIMIT_")}
+    assert named - {"RATE_LIMIT_ENABLED"} == set(RATE_LIMIT_SETTINGS)
+
+
+def test_rate_limits_in_the_documented_notations_are_accepted() -> None:
+    settings = _settings(RATE_LIMIT_LOGIN="5 per minute", RATE_LIMIT_VERIFY="3/15minutes")
+    assert (settings.RATE_LIMIT_LOGIN, settings.RATE_LIMIT_VERIFY) == (
+        "5 per minute",
+        "3/15minutes",
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,6 +177,10 @@ def test_production_refuses_the_console_mail_backend() -> None:
         ("ENVIRONMENT", "staging"),
         ("DATABASE_URL", "::not-a-url::"),
         ("SECRET_KEY", None),  # production without a key
+        ("SECRET_KEY", "k" * 40),  # production with a guessable key
+        ("PUBLIC_URL", "http://auth.example.com"),
+        ("CORS_ORIGINS", "*"),
+        ("RATE_LIMIT_LOGIN", "five per minute"),
     ],
 )
 def test_serve_refuses_to_start_with_exit_status_2_and_one_line(
@@ -110,7 +191,7 @@ def test_serve_refuses_to_start_with_exit_status_2_and_one_line(
     env["EMAIL_BACKEND"] = "file"
     if value is not None:
         env[variable] = value
-        env.setdefault("SECRET_KEY", "k" * 40)
+        env.setdefault("SECRET_KEY", STRONG_KEY)
     result = subprocess.run(
         [sys.executable, "-m", "gatehouse", "serve", "--port", "1"],
         cwd=tmp_path,

@@ -14,6 +14,7 @@ from gatehouse.devtools.config import (
     ConfigParseError,
     UnknownConfigFormat,
     load_config,
+    mask_url_password,
 )
 
 EXPECTED = {"server": {"host": "127.0.0.1", "port": 8000}}
@@ -111,3 +112,38 @@ def test_config_show_a_file_and_the_settings(
     assert "a-very-secret-value" not in settings.output
     assert "smtp-secret" not in settings.output
     assert json.loads(settings.output)["SECRET_KEY"] == "********"
+
+
+def test_config_show_masks_the_passwords_inside_the_database_and_redis_urls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://gatehouse:db-pass-4821@db.internal/gh")
+    monkeypatch.setenv("REDIS_URL", "redis://:redis-pass-9313@cache.internal:6379/0")
+    shown = CliRunner().invoke(app, ["config", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert "db-pass-4821" not in shown.output
+    assert "redis-pass-9313" not in shown.output
+    settings = json.loads(shown.output)
+    assert settings["DATABASE_URL"] == "postgresql+asyncpg://gatehouse:***@db.internal/gh"
+    assert settings["REDIS_URL"] == "redis://:***@cache.internal:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql+asyncpg://app:s3cret@db:5432/gh", "postgresql+asyncpg://app:***@db:5432/gh"),
+        ("postgresql+asyncpg://app:p@ss/w?rd#x@db/gh", "postgresql+asyncpg://app:***@db/gh"),
+        (
+            "postgresql+asyncpg://app@db/gh?password=s3cret&ssl=1",
+            "postgresql+asyncpg://app@db/gh?password=***&ssl=1",
+        ),
+        ("rediss://user:s3cret@cache:6380/0", "rediss://user:***@cache:6380/0"),
+        ("unix:///run/redis.sock?db=0&Password=s3cret", "unix:///run/redis.sock?db=0&Password=***"),
+        ("redis://cache:6379/0", "redis://cache:6379/0"),
+        ("redis://user@cache:6379/0", "redis://user@cache:6379/0"),
+        ("sqlite+aiosqlite:///./gatehouse.db", "sqlite+aiosqlite:///./gatehouse.db"),
+    ],
+)
+def test_url_passwords_are_masked_and_nothing_else_changes(url: str, shown: str) -> None:
+    assert mask_url_password(url) == shown

@@ -50,3 +50,17 @@ def test_serve_takes_the_client_address_from_a_trusted_proxy(
     with httpx.Client(base_url=base_url, timeout=10) as client:
         client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
     assert _session_ip(base_url, email) == "203.0.113.9"
+
+
+def test_serve_gives_metrics_to_loopback_but_not_through_an_unlisted_proxy(
+    start_server: Callable[..., str], tmp_path: Path
+) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'metrics.db'}"
+    base_url = start_server(DATABASE_URL=database_url)
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        local = client.get("/metrics")
+        relayed = client.get("/metrics", headers=FORGED)
+    assert local.status_code == 200, local.text
+    assert "gatehouse_http_requests_total" in local.text
+    assert relayed.status_code == 404
+    assert relayed.json()["error"]["code"] == "NOT_FOUND"

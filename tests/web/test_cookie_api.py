@@ -113,6 +113,7 @@ async def test_cookie_story_in_production(
 ) -> None:
     app = app_factory(
         ENVIRONMENT="production",
+        PUBLIC_URL="https://testserver",
         EMAIL_BACKEND="smtp",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=smtp_server.port,

@@ -20,15 +20,10 @@ def config_show(
 ) -> None:
     """Show a configuration file as JSON, or (without FILE) the service's effective
     settings with secrets masked."""
-    from gatehouse.devtools.config import ConfigError, load_config
+    from gatehouse.devtools.config import ConfigError, effective_settings, load_config
 
     if file is None:
-        settings = load_settings()
-        shown = {
-            name: ("********" if value is not None and "Secret" in type(value).__name__ else value)
-            for name, value in settings.model_dump(mode="python").items()
-        }
-        print(json.dumps(shown, indent=2, default=str))
+        print(json.dumps(effective_settings(load_settings()), indent=2, default=str))
         return
     try:
         data = load_config(file, fmt)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gatehouse import migrate
 from gatehouse.cli.common import fail, load_settings, open_database
+from gatehouse.core.network import is_loopback_host
 
 
 async def _prepare_schema(engine: AsyncEngine, *, upgrade: bool) -> str | None:
@@ -36,10 +37,17 @@ def serve(
     """Run the HTTP service with uvicorn (uvloop, httptools).
 
     Refuses an out-of-date database schema, except in development, where it upgrades first.
+    Development serves on loopback only: its secret, mail and docs are not for a network.
     """
     import uvicorn
 
     settings = load_settings()
+    if settings.is_development and not is_loopback_host(host):
+        raise fail(
+            f"refusing to serve on {host} in development: use a loopback host "
+            "(127.0.0.1, ::1 or localhost), or set ENVIRONMENT=production",
+            code=2,
+        )
 
     async def check_schema() -> str | None:
         async with open_database(settings) as database:

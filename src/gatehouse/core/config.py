@@ -8,7 +8,9 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
+import limits
 from fastapi import Depends, Request
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +19,20 @@ from sqlalchemy.exc import ArgumentError
 
 SECRET_FILE = Path(".gatehouse_secret")
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# A production key with fewer distinct characters than this is refused as guessable
+# ("aaaa…", "abababab…"); a generated key of 32+ characters has far more.
+MIN_PRODUCTION_SECRET_DISTINCT = 8
+# Hosts that may keep an http:// PUBLIC_URL in production (nothing leaves the machine).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+RATE_LIMIT_SETTINGS = (
+    "RATE_LIMIT_LOGIN",
+    "RATE_LIMIT_LOGIN_IP",
+    "RATE_LIMIT_REGISTER",
+    "RATE_LIMIT_FORGOT_PASSWORD",
+    "RATE_LIMIT_FORGOT_PASSWORD_IP",
+    "RATE_LIMIT_DEFAULT",
+    "RATE_LIMIT_VERIFY",
+)
 ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 
 
@@ -116,6 +132,25 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
+    @field_validator("CORS_ORIGINS")
+    @classmethod
+    def _no_wildcard_origin(cls, value: list[str]) -> list[str]:
+        # Credentials are allowed, so a wildcard would let any site act as the signed-in user.
+        if any("*" in origin for origin in value):
+            raise ValueError("'*' is not allowed: list each origin (https://app.example.com)")
+        return value
+
+    @field_validator(*RATE_LIMIT_SETTINGS)
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        try:
+            parsed = limits.parse_many(value)
+        except ValueError:
+            parsed = []
+        if len(parsed) != 1:
+            raise ValueError(f"{value!r} is not one limit such as 5/minute or 3/15minutes")
+        return value
+
     @field_validator("TRUSTED_PROXIES")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
@@ -166,12 +201,8 @@ class Settings(BaseSettings):
                 "use smtp or file in production"
             )
         if self.ENVIRONMENT == "production":
-            key = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY else ""
-            if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
-                raise ValueError(
-                    f"SECRET_KEY: required in production, at least "
-                    f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
-                )
+            _check_production_public_url(self.PUBLIC_URL)
+            _check_production_secret(self.SECRET_KEY)
         elif self.SECRET_KEY is None:
             self.SECRET_KEY = SecretStr(_development_secret(SECRET_FILE))
         return self
@@ -189,6 +220,31 @@ class Settings(BaseSettings):
         if self.SECRET_KEY is None:  # the validator always sets it
             raise RuntimeError("SECRET_KEY is not set")
         return self.SECRET_KEY.get_secret_value()
+
+
+def _check_production_public_url(url: str) -> None:
+    """Links in mails carry tokens: production sends them over https only, except to
+    this machine."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" and (parts.hostname or "") not in LOCAL_HOSTS:
+        raise ValueError(
+            "PUBLIC_URL: must be https:// in production "
+            "(http:// only for localhost, 127.0.0.1 or [::1])"
+        )
+
+
+def _check_production_secret(secret: SecretStr | None) -> None:
+    key = secret.get_secret_value() if secret else ""
+    if len(key) < MIN_PRODUCTION_SECRET_LENGTH:
+        raise ValueError(
+            f"SECRET_KEY: required in production, at least "
+            f"{MIN_PRODUCTION_SECRET_LENGTH} characters"
+        )
+    if len(set(key)) < MIN_PRODUCTION_SECRET_DISTINCT:
+        raise ValueError(
+            "SECRET_KEY: does not look random (too few distinct characters); generate one "
+            "with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
 
 
 def _development_secret(path: Path) -> str:

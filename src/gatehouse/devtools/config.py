@@ -1,4 +1,5 @@
-"""Loading configuration files: JSON, YAML, INI and TOML, with clear errors."""
+"""Loading configuration files: JSON, YAML, INI and TOML, with clear errors; and the
+service's effective settings with their secrets masked."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from pydantic import SecretStr
+
+from gatehouse.core.config import Settings
 
 Format = Literal["json", "yaml", "ini", "toml"]
 EXTENSIONS: dict[str, Format] = {
@@ -21,6 +25,41 @@ EXTENSIONS: dict[str, Format] = {
     ".conf": "ini",
     ".toml": "toml",
 }
+
+
+MASK = "********"
+URL_MASK = "***"
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#]*")
+
+
+def mask_url_password(url: str) -> str:
+    """`url` with the password of its user info and of a `password=` query parameter
+    replaced by ***: `postgresql+asyncpg://app:***@db/gatehouse`.
+
+    The user info runs to the last `@`, so a password holding an unescaped `/`, `?` or
+    `#` is masked whole; when in doubt more is masked, never less.
+    """
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        userinfo, at, host_onwards = rest.rpartition("@")
+        if at and ":" in userinfo:
+            rest = f"{userinfo.partition(':')[0]}:{URL_MASK}@{host_onwards}"
+        url = f"{scheme}{separator}{rest}"
+    return _QUERY_PASSWORD.sub(rf"\g<1>{URL_MASK}", url)
+
+
+def effective_settings(settings: Settings) -> dict[str, Any]:
+    """Every setting by name, for `gatehouse config show`: secrets as ********, and the
+    password inside any URL setting (DATABASE_URL, REDIS_URL, ...) as ***."""
+    shown: dict[str, Any] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = MASK
+        elif name.endswith("_URL") and isinstance(value, str):
+            value = mask_url_password(value)
+        shown[name] = value
+    return shown
 
 
 class ConfigError(Exception):

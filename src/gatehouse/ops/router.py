@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 import anyio
@@ -12,8 +13,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from gatehouse.audit import service as audit_service
+from gatehouse.core.config import Settings
 from gatehouse.core.errors import NotFound, ServiceUnavailable
 from gatehouse.core.metrics import Metrics
+from gatehouse.core.middleware import parse_networks
+from gatehouse.core.network import in_networks, is_loopback_host
 from gatehouse.core.openapi import error_responses
 from gatehouse.mail import service as mail_service
 
@@ -22,6 +26,8 @@ router = APIRouter(tags=["ops"])
 
 READY_TIMEOUT_SECONDS = 2.0
 OBSERVED_EVENTS = ("login_succeeded", "login_failed", "refresh_reuse_detected")
+# The message of routing's own 404, so a refused /metrics reads like an unknown path.
+UNKNOWN_PATH_MESSAGE = HTTPStatus.NOT_FOUND.phrase
 
 
 @router.get("/health")
@@ -85,11 +91,36 @@ async def jwks(request: Request) -> dict[str, list[dict[str, Any]]]:
     return {"keys": [jwk]}
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+def may_read_metrics(request: Request, settings: Settings) -> bool:
+    """Whether this request may read /metrics: anyone with METRICS_PUBLIC, otherwise only
+    this machine and the trusted proxies themselves.
+
+    The address is the client's as the request context middleware resolved it: the peer,
+    or, when a trusted proxy relayed the request, the client that proxy names. So a
+    request relayed for someone on the internet is refused even though its peer is
+    trusted. A loopback peer that is not a trusted proxy but forwards for someone
+    (X-Forwarded-For or Forwarded) is an unlisted local proxy: refused too.
+    """
+    if settings.METRICS_PUBLIC:
+        return True
+    host = request.client.host if request.client else ""
+    if in_networks(host, parse_networks(settings.TRUSTED_PROXIES)):
+        return True
+    relayed = "x-forwarded-for" in request.headers or "forwarded" in request.headers
+    return is_loopback_host(host) and not relayed
+
+
+@router.get("/metrics", response_class=PlainTextResponse, responses=error_responses(NotFound))
 async def metrics(request: Request) -> PlainTextResponse:
     """Prometheus text: requests and latency by route, login outcomes, refresh reuse,
-    rate-limit refusals, the outbox and the database pool."""
+    rate-limit refusals, the outbox and the database pool.
+
+    Only for loopback and TRUSTED_PROXIES clients unless METRICS_PUBLIC; anyone else gets
+    the same 404 as an unknown path, so the endpoint is not advertised.
+    """
     state = request.app.state
+    if not may_read_metrics(request, state.settings):
+        raise NotFound(UNKNOWN_PATH_MESSAGE)
     registry: Metrics = state.metrics
     async with state.sessionmaker() as db:
         outbox = await mail_service.status(db)
