@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from gatehouse.core.network import parse_address
+
 USER_AGENT_MAX = 512
 
 
@@ -19,10 +21,8 @@ class RequestOrigin:
     @property
     def is_loopback(self) -> bool:
         """Whether the client is on this machine (127.0.0.0/8 or ::1)."""
-        try:
-            return self.ip is not None and ipaddress.ip_address(self.ip).is_loopback
-        except ValueError:
-            return False
+        address = parse_address(self.ip) if self.ip else None
+        return address is not None and address.is_loopback
 
     @classmethod
     def of(cls, request: Request) -> RequestOrigin:
@@ -39,12 +39,9 @@ def client_network(request: Request) -> str:
     """The client as per-IP limits count it: its address, or for IPv6 its /64 (one
     subscriber's whole network, which holds 2^64 addresses)."""
     ip = client_ip(request)
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    address = parse_address(ip)
+    if address is None:
         return ip
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(address)
