@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from gatehouse.auth import passwords, recovery, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import AuthKitDep, CurrentPrincipal, CurrentUser, OriginDep
+from gatehouse.auth.devices import DEVICE_HEADER, DeviceTokenDep
 from gatehouse.auth.exceptions import (
     AccountDisabled,
     InvalidCredentials,
@@ -49,6 +50,8 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 def _token_pair(tokens: IssuedTokens, response: Response) -> TokenPair:
     response.headers.update(NO_STORE)
+    if tokens.device_token is not None:
+        response.headers[DEVICE_HEADER] = tokens.device_token
     return TokenPair(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
@@ -89,10 +92,17 @@ async def token(
     db: DbDep,
     kit: AuthKitDep,
     origin: OriginDep,
+    device_token: DeviceTokenDep,
 ) -> TokenPair:
-    """OAuth2 password flow: `username` is the email. Opens a session."""
+    """OAuth2 password flow: `username` is the email. Opens a session; the client's
+    device token comes back in `X-Device-Token`."""
     tokens = await auth_service.login(
-        db, kit=kit, email=form.username, password=form.password, origin=origin
+        db,
+        kit=kit,
+        email=form.username,
+        password=form.password,
+        origin=origin,
+        device_token=device_token,
     )
     return _token_pair(tokens, response)
 
@@ -104,10 +114,17 @@ async def login(
     db: DbDep,
     kit: AuthKitDep,
     origin: OriginDep,
+    device_token: DeviceTokenDep,
 ) -> TokenPair:
-    """Log in with a JSON body. Opens a session."""
+    """Log in with a JSON body. Opens a session; the client's device token comes back in
+    `X-Device-Token`."""
     tokens = await auth_service.login(
-        db, kit=kit, email=data.email, password=data.password, origin=origin
+        db,
+        kit=kit,
+        email=data.email,
+        password=data.password,
+        origin=origin,
+        device_token=device_token,
     )
     return _token_pair(tokens, response)
 
