@@ -248,8 +248,10 @@ async def change_password(
     db: DbDep,
     kit: AuthKitDep,
     origin: OriginDep,
+    device_token: DeviceTokenDep,
 ) -> None:
-    """Change your password. Your other sessions end and a notice is mailed to you."""
+    """Change your password. Your other sessions end and a notice is mailed to you. A wrong
+    current password counts as a failed login."""
     await passwords.change_password(
         db,
         kit=kit,
@@ -258,6 +260,7 @@ async def change_password(
         current_password=data.current_password,
         new_password=data.new_password,
         origin=origin,
+        device_token=device_token,
     )
 
 
