@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -286,3 +287,29 @@ async def test_verification_mails_are_limited_per_account(
         assert_rate_limited(await client.post(VERIFY_REQUEST, headers=headers))
         other = await client.post(VERIFY_REQUEST, headers=bearer(second["access_token"]))
         assert other.status_code == 202
+
+
+async def test_refused_attempts_keep_a_limit_refusing_while_they_go_on(
+    app_factory: Callable[..., FastAPI], clock: ManualClock
+) -> None:
+    # The moving windows of `limits` run on real time, the refusals on the clock: the real
+    # waits below let the window forget the two allowed logins, so only the refused
+    # attempts themselves can keep the limit refusing.
+    app = limited(
+        app_factory, {"clock": clock}, RATE_LIMIT_LOGIN="2/second", RATE_LIMIT_LOGIN_IP="100/minute"
+    )
+    async with running(app) as client:
+        user = await register(client)
+        for _ in range(2):
+            assert (await _login(client, user["email"], PASSWORD)).status_code == 200
+        refused = await _login(client, user["email"], PASSWORD)
+        assert_rate_limited(refused)
+        assert refused.headers["retry-after"] == "1"
+        for _ in range(4):  # steady retries, 0.6 s apart on the clock: 1.2 s of real time
+            clock.advance(0.6)
+            await anyio.sleep(0.3)
+            retry = await _login(client, user["email"], PASSWORD)
+            assert_rate_limited(retry)
+            assert retry.headers["retry-after"] == "1"
+        clock.advance(1.0)  # a whole quiet window since the last refused attempt
+        assert (await _login(client, user["email"], PASSWORD)).status_code == 200

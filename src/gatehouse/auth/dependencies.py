@@ -1,14 +1,17 @@
 """Dependencies of authenticated routes: the caller, the admin guard, the request's origin,
-and the account flows' tools."""
+the account flows' tools, and the throttle around confirming the caller's password."""
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
+from gatehouse.auth import passwords
 from gatehouse.auth import service as auth_service
+from gatehouse.auth.devices import DeviceTokenDep
 from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.limits import VERIFY
 from gatehouse.auth.service import Principal
@@ -70,3 +73,26 @@ async def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+
+
+class PasswordConfirmation:
+    """For routes of lower domains whose use case confirms the caller's password (the
+    users' email change and account deletion): `async with confirm(user): ...` puts the
+    login throttle around it (see `passwords.password_attempt`). With `needed=False` (the
+    request confirms no password) it does nothing."""
+
+    def __init__(self, kit: AuthKit, device_token: str | None) -> None:
+        self._kit = kit
+        self._device_token = device_token
+
+    def __call__(self, user: User, *, needed: bool = True) -> AbstractAsyncContextManager[None]:
+        if not needed:
+            return nullcontext()
+        return passwords.password_attempt(self._kit, user=user, device_token=self._device_token)
+
+
+def _password_confirmation(kit: AuthKitDep, device_token: DeviceTokenDep) -> PasswordConfirmation:
+    return PasswordConfirmation(kit, device_token)
+
+
+PasswordConfirmationDep = Annotated[PasswordConfirmation, Depends(_password_confirmation)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gatehouse.auth.devices import DeviceTokens
 from gatehouse.auth.throttle import AccountThrottle, ThrottlePolicy
 from gatehouse.core.clock import Clock, SystemClock
 from gatehouse.core.config import Settings
@@ -14,11 +15,13 @@ from gatehouse.users.passwords import PasswordPolicy
 
 @dataclass(frozen=True, slots=True)
 class AuthKit:
-    """Settings, password hasher and policy, token codec, login throttle and clock."""
+    """Settings, password hasher and policy, token codec, device tokens, login throttle
+    and clock."""
 
     settings: Settings
     hasher: PasswordHasher
     codec: TokenCodec
+    devices: DeviceTokens
     policy: PasswordPolicy
     throttle: AccountThrottle
     clock: Clock
@@ -37,6 +40,7 @@ class AuthKit:
             settings=settings,
             hasher=PasswordHasher.from_settings(settings),
             codec=TokenCodec(settings),
+            devices=DeviceTokens.from_settings(settings),
             policy=PasswordPolicy.from_settings(settings),
             throttle=AccountThrottle(
                 CounterStore(store, "login-throttle"),

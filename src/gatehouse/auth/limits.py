@@ -3,6 +3,11 @@
 Login limits count per account+IP and per IP, shared by /api/v1/auth/token,
 /api/v1/auth/login and POST /sessions; registration per IP; forgot-password per email and
 per IP. Emails are counted by their hash, so the store holds no addresses.
+
+A request that presents a genuine device token of the account it names (see
+`devices.py`) is counted on keys of its own, never on the ones unknown clients fill: the
+per-account limit per account and device, the per-IP limit per IP and account (a device
+token is good for one account only, so it cannot be used to spray or mail-bomb others).
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ import hashlib
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.auth.throttle import AccountThrottle
+from gatehouse.auth.devices import DeviceTokenDep
+from gatehouse.auth.kit import AuthKit
+from gatehouse.core.db import DbDep
 from gatehouse.core.errors import RateLimited
 from gatehouse.core.origin import client_network
 from gatehouse.core.ratelimit import Identify, Limit, by_ip, limiter_of, rate_limit
+from gatehouse.users import service as users_service
 from gatehouse.users.emails import normalize_email
 
 LOGIN = Limit("login", "RATE_LIMIT_LOGIN")
@@ -24,6 +33,8 @@ REGISTER = Limit("register", "RATE_LIMIT_REGISTER")
 FORGOT_PASSWORD = Limit("forgot_password", "RATE_LIMIT_FORGOT_PASSWORD")
 FORGOT_PASSWORD_IP = Limit("forgot_password_ip", "RATE_LIMIT_FORGOT_PASSWORD_IP")
 VERIFY = Limit("verify", "RATE_LIMIT_VERIFY")  # verification mails, per account
+
+Hits = tuple[tuple[Limit, tuple[str, ...]], ...]
 
 
 def email_key(email: str) -> str:
@@ -58,24 +69,69 @@ def by_email(field: str) -> Identify:
 
 
 register_rate_limit = rate_limit((REGISTER, by_ip))
-forgot_password_rate_limit = rate_limit(
-    (FORGOT_PASSWORD_IP, by_ip), (FORGOT_PASSWORD, by_email("email"))
-)
 
 
-def login_rate_limit(email_field: str) -> Callable[[Request], Awaitable[None]]:
-    """RATE_LIMIT_LOGIN per account+IP and RATE_LIMIT_LOGIN_IP per IP. A refused attempt
-    still counts as a failed login for the account's throttle."""
+def _kit(request: Request) -> AuthKit:
+    kit: AuthKit = request.app.state.auth
+    return kit
 
-    async def limit(request: Request) -> None:
+
+async def known_device(
+    request: Request, db: AsyncSession, *, email: str, token: str | None
+) -> str | None:
+    """The device id of `token` when it is genuine and was issued to the account that has
+    `email`; None for an unknown client."""
+    claim = _kit(request).devices.read(token)
+    if claim is None or not email:
+        return None
+    user = await users_service.find_user_by_email(db, email=email)
+    return claim.device_id if user is not None and user.id == claim.user_id else None
+
+
+async def forgot_password_rate_limit(
+    request: Request, db: DbDep, device_token: DeviceTokenDep
+) -> None:
+    """RATE_LIMIT_FORGOT_PASSWORD per email and RATE_LIMIT_FORGOT_PASSWORD_IP per IP; a
+    known device of the account has its own allowance of both."""
+    limiter = limiter_of(request)
+    if not limiter.enabled:
+        return
+    email = await submitted_email(request, "email")
+    account, ip = email_key(email), client_network(request)
+    device = await known_device(request, db, email=email, token=device_token)
+    hits: Hits
+    if device is None:
+        hits = ((FORGOT_PASSWORD_IP, (ip,)), (FORGOT_PASSWORD, (account,)))
+    else:
+        hits = (
+            (FORGOT_PASSWORD_IP, (ip, account, "device")),
+            (FORGOT_PASSWORD, (account, "device", device)),
+        )
+    await limiter.check(*hits)
+
+
+def login_rate_limit(email_field: str) -> Callable[..., Awaitable[None]]:
+    """RATE_LIMIT_LOGIN per account+IP and RATE_LIMIT_LOGIN_IP per IP; a known device of
+    the account has its own allowance of both (per account+device, per IP+account). A
+    refused attempt still counts as a failed login for the throttle it would meet."""
+
+    async def limit(request: Request, db: DbDep, device_token: DeviceTokenDep) -> None:
+        limiter = limiter_of(request)
+        if not limiter.enabled:
+            return
         email = await submitted_email(request, email_field)
-        ip = client_network(request)
+        account, ip = email_key(email), client_network(request)
+        device = await known_device(request, db, email=email, token=device_token)
+        hits: Hits
+        if device is None:
+            hits = ((LOGIN_IP, (ip,)), (LOGIN, (account, ip)))
+        else:
+            hits = ((LOGIN_IP, (ip, account, "device")), (LOGIN, (account, "device", device)))
         try:
-            await limiter_of(request).check((LOGIN_IP, (ip,)), (LOGIN, (email_key(email), ip)))
+            await limiter.check(*hits)
         except RateLimited:
             if email:
-                throttle: AccountThrottle = request.app.state.auth.throttle
-                await throttle.record_failure(email, extend=False)
+                await _kit(request).throttle.record_failure(email, device=device, extend=False)
             raise
 
     return limit

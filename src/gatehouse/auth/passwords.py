@@ -1,8 +1,11 @@
-"""Setting a password: the step shared by reset and change, and the change itself."""
+"""Setting a password: the step shared by reset and change, the change itself, and the
+throttle around every confirmation of a signed-in user's password."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +43,26 @@ async def set_password(
     )
 
 
+@asynccontextmanager
+async def password_attempt(
+    kit: AuthKit, *, user: User, device_token: str | None = None
+) -> AsyncIterator[None]:
+    """Around a use case that confirms the user's current password (change-password, email
+    change, account deletion): a guess there is a login attempt. It is refused (429) while
+    the account's login throttle makes it wait, and a wrong password (InvalidPassword)
+    counts as a failed login, so a stolen access token cannot be used to guess the
+    password past the throttle. A known device of the user (`device_token`) is counted on
+    its own counters, as at login."""
+    email = user.email
+    device = kit.devices.device_of(device_token, user.id)
+    await kit.throttle.check(email, device=device)
+    try:
+        yield
+    except InvalidPassword:
+        await kit.throttle.record_failure(email, device=device)
+        raise
+
+
 async def change_password(
     db: AsyncSession,
     *,
@@ -49,11 +72,14 @@ async def change_password(
     current_password: str,
     new_password: str,
     origin: RequestOrigin,
+    device_token: str | None = None,
 ) -> None:
-    """Change the password (the current one confirms it); the user's other sessions end."""
-    matches, _ = await kit.hasher.verify_and_update(current_password, user.password_hash)
-    if not matches:
-        raise InvalidPassword()
+    """Change the password (the current one confirms it, under the login throttle); the
+    user's other sessions end."""
+    async with password_attempt(kit, user=user, device_token=device_token):
+        matches, _ = await kit.hasher.verify_and_update(current_password, user.password_hash)
+        if not matches:
+            raise InvalidPassword()
     await set_password(
         db, kit=kit, user=user, new_password=new_password, keep_session=current_session
     )

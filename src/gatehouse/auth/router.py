@@ -16,6 +16,7 @@ from gatehouse.auth.dependencies import (
     OriginDep,
     verify_rate_limit,
 )
+from gatehouse.auth.devices import DEVICE_HEADER, DeviceTokenDep
 from gatehouse.auth.exceptions import (
     AccountDisabled,
     InvalidCredentials,
@@ -55,6 +56,8 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 def _token_pair(tokens: IssuedTokens, response: Response) -> TokenPair:
     response.headers.update(NO_STORE)
+    if tokens.device_token is not None:
+        response.headers[DEVICE_HEADER] = tokens.device_token
     return TokenPair(
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
@@ -95,10 +98,17 @@ async def token(
     db: DbDep,
     kit: AuthKitDep,
     origin: OriginDep,
+    device_token: DeviceTokenDep,
 ) -> TokenPair:
-    """OAuth2 password flow: `username` is the email. Opens a session."""
+    """OAuth2 password flow: `username` is the email. Opens a session; the client's
+    device token comes back in `X-Device-Token`."""
     tokens = await auth_service.login(
-        db, kit=kit, email=form.username, password=form.password, origin=origin
+        db,
+        kit=kit,
+        email=form.username,
+        password=form.password,
+        origin=origin,
+        device_token=device_token,
     )
     return _token_pair(tokens, response)
 
@@ -110,10 +120,17 @@ async def login(
     db: DbDep,
     kit: AuthKitDep,
     origin: OriginDep,
+    device_token: DeviceTokenDep,
 ) -> TokenPair:
-    """Log in with a JSON body. Opens a session."""
+    """Log in with a JSON body. Opens a session; the client's device token comes back in
+    `X-Device-Token`."""
     tokens = await auth_service.login(
-        db, kit=kit, email=data.email, password=data.password, origin=origin
+        db,
+        kit=kit,
+        email=data.email,
+        password=data.password,
+        origin=origin,
+        device_token=device_token,
     )
     return _token_pair(tokens, response)
 
@@ -237,8 +254,10 @@ async def change_password(
     db: DbDep,
     kit: AuthKitDep,
     origin: OriginDep,
+    device_token: DeviceTokenDep,
 ) -> None:
-    """Change your password. Your other sessions end and a notice is mailed to you."""
+    """Change your password. Your other sessions end and a notice is mailed to you. A wrong
+    current password counts as a failed login."""
     await passwords.change_password(
         db,
         kit=kit,
@@ -247,6 +266,7 @@ async def change_password(
         current_password=data.current_password,
         new_password=data.new_password,
         origin=origin,
+        device_token=device_token,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -35,6 +35,7 @@ class IssuedTokens:
     refresh_token: str
     expires_in: int
     session_id: uuid.UUID
+    device_token: str | None = None  # set by a login: the client's device token
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +82,27 @@ async def register(
 
 
 async def authenticate(
-    db: AsyncSession, *, kit: AuthKit, email: str, password: str, origin: RequestOrigin
+    db: AsyncSession,
+    *,
+    kit: AuthKit,
+    email: str,
+    password: str,
+    origin: RequestOrigin,
+    device_token: str | None = None,
 ) -> User:
     """Check an email and password.
 
     Unknown emails cost one dummy verification, so they answer like a wrong password in
     body and time. A disabled account is told only to someone who knows its password.
     A hash with old parameters (or bcrypt) is replaced by a fresh Argon2id one. Failures
-    are audited and committed; they also feed the per-account throttle.
+    are audited and committed; they also feed the per-account throttle, or the throttle
+    of the known device when `device_token` is a genuine one of this account.
     """
     user = await users_service.find_user_by_email(db, email=email)
     user_id = user.id if user else None
+    device = kit.devices.device_of(device_token, user.id) if user else None
     try:
-        await kit.throttle.check(email)
+        await kit.throttle.check(email, device=device)
     except RateLimited:
         await _login_failed(db, user_id=user_id, email=email, reason="throttled", origin=origin)
         raise
@@ -103,7 +112,7 @@ async def authenticate(
     else:
         matches, upgraded_hash = await kit.hasher.verify_and_update(password, user.password_hash)
     if user is None or not matches:
-        await kit.throttle.record_failure(email)
+        await kit.throttle.record_failure(email, device=device)
         await _login_failed(
             db, user_id=user_id, email=email, reason="bad_credentials", origin=origin
         )
@@ -113,7 +122,7 @@ async def authenticate(
             db, user_id=user_id, email=email, reason="account_disabled", origin=origin
         )
         raise AccountDisabled()
-    await kit.throttle.clear(email)
+    await kit.throttle.clear(email, device=device)
     if upgraded_hash is not None:
         user.password_hash = upgraded_hash
     audit_service.record(db, kind="login_succeeded", user_id=user.id, origin=origin)
@@ -195,15 +204,24 @@ async def issue_token_pair(
 
 
 async def login(
-    db: AsyncSession, *, kit: AuthKit, email: str, password: str, origin: RequestOrigin
+    db: AsyncSession,
+    *,
+    kit: AuthKit,
+    email: str,
+    password: str,
+    origin: RequestOrigin,
+    device_token: str | None = None,
 ) -> IssuedTokens:
-    """Authenticate and open an API session with its first token pair."""
-    user = await authenticate(db, kit=kit, email=email, password=password, origin=origin)
+    """Authenticate and open an API session with its first token pair, and the client's
+    device token (the presented one when it is this account's, else a new one)."""
+    user = await authenticate(
+        db, kit=kit, email=email, password=password, origin=origin, device_token=device_token
+    )
     now = utcnow()
     auth_session = await start_session(db, kit=kit, user=user, origin=origin, now=now)
     tokens = await issue_token_pair(db, kit=kit, auth_session=auth_session, now=now)
     await db.commit()
-    return tokens
+    return replace(tokens, device_token=kit.devices.renew(device_token, user.id))
 
 
 async def refresh(
@@ -320,10 +338,19 @@ async def logout_all(db: AsyncSession, *, user_id: uuid.UUID, origin: RequestOri
 
 
 async def start_browser_session(
-    db: AsyncSession, *, kit: AuthKit, email: str, password: str, origin: RequestOrigin
-) -> tuple[User, str]:
-    """Log in for the cookie API: a `browser` session and the cookie value (stored hashed)."""
-    user = await authenticate(db, kit=kit, email=email, password=password, origin=origin)
+    db: AsyncSession,
+    *,
+    kit: AuthKit,
+    email: str,
+    password: str,
+    origin: RequestOrigin,
+    device_token: str | None = None,
+) -> tuple[User, str, str]:
+    """Log in for the cookie API: a `browser` session, the cookie value (stored hashed) and
+    the browser's device token (the presented one when it is this account's, else new)."""
+    user = await authenticate(
+        db, kit=kit, email=email, password=password, origin=origin, device_token=device_token
+    )
     cookie = new_opaque_token()
     await start_session(
         db,
@@ -335,7 +362,7 @@ async def start_browser_session(
         token_hash=hash_token(cookie),
     )
     await db.commit()
-    return user, cookie
+    return user, cookie, kit.devices.renew(device_token, user.id)
 
 
 # A browser session's last use is written at most this often (not a write per request).

@@ -4,6 +4,9 @@ Keyed by the normalised email whether or not an account has it, so the throttle 
 not reveal which emails exist. Never a permanent lock (that would let anyone lock a
 legitimate user out): the delay doubles from `base_seconds` up to a cap, and a
 successful login or a password reset clears it.
+
+A known device (see `devices.py`) is throttled on counters of its own, per email and
+device: strangers' failures do not slow it, and its own failures slow only it.
 """
 
 from __future__ import annotations
@@ -45,10 +48,12 @@ def delay_after(failures: int) -> float:
     return ThrottlePolicy().delay_after(failures)
 
 
-def throttle_keys(email: str) -> tuple[str, str]:
-    """The counters of one email: its failures, and the delay it is waiting out."""
+def throttle_keys(email: str, device: str | None = None) -> tuple[str, str]:
+    """The counters of one email (or of one known device of it): its failures, and the
+    delay it is waiting out."""
     digest = hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
-    return f"failures:{digest}", f"waiting:{digest}"
+    scope = f"{digest}:device:{device}" if device else digest
+    return f"failures:{scope}", f"waiting:{scope}"
 
 
 class AccountThrottle:
@@ -71,11 +76,12 @@ class AccountThrottle:
     def _now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
 
-    async def check(self, email: str) -> None:
-        """Refuse (429) while the account waits out its delay; the attempt still counts."""
+    async def check(self, email: str, *, device: str | None = None) -> None:
+        """Refuse (429) while the account (or this known device of it) waits out its delay;
+        the attempt still counts."""
         if not self.enabled:
             return
-        _, waiting_key = throttle_keys(email)
+        _, waiting_key = throttle_keys(email, device)
         # Two failures recorded at once can add their end times (clear and incr are two
         # steps); the wait is never longer than the policy's longest, and the key expires
         # with the real wait anyway.
@@ -84,13 +90,15 @@ class AccountThrottle:
             int(self.policy.max_seconds * 1000),
         )
         if waiting_ms > 0:
-            await self.record_failure(email, extend=False)
+            await self.record_failure(email, device=device, extend=False)
             raise RateLimited(retry_after=waiting_ms / 1000)
 
-    async def record_failure(self, email: str, *, extend: bool = True) -> None:
+    async def record_failure(
+        self, email: str, *, device: str | None = None, extend: bool = True
+    ) -> None:
         if not self.enabled:
             return
-        failures_key, waiting_key = throttle_keys(email)
+        failures_key, waiting_key = throttle_keys(email, device)
         failures = await self.counters.incr(failures_key, self.policy.memory_seconds)
         delay = self.policy.delay_after(failures)
         if extend and delay > 0:
@@ -99,6 +107,6 @@ class AccountThrottle:
             # The key outlives the wait by a second; the stored time decides.
             await self.counters.incr(waiting_key, delay + 1, amount=until_ms)
 
-    async def clear(self, email: str) -> None:
-        for key in throttle_keys(email):
+    async def clear(self, email: str, *, device: str | None = None) -> None:
+        for key in throttle_keys(email, device):
             await self.counters.clear(key)

@@ -4,6 +4,10 @@ Core knows no domain's limits: a domain declares its own `Limit`s (a name and th
 that holds its rate) and guards its routes with `rate_limit(...)`. Only the default limit,
 which every `/api/` route without a limit of its own shares, is declared here.
 
+Once a limit refuses, the refusal is what counts: the key stays refused for a whole window
+after its last refused attempt (kept in a counter store, on the clock seam), so a client
+that keeps retrying is never served, however the moving window would have thinned out.
+
 When Redis is configured but unreachable, limits fall back to this process's memory
 (a warning is logged once) and Redis is tried again every few seconds, so shared limits
 resume by themselves when it is back. Availability wins over exactness here: refusing
@@ -15,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -59,7 +62,7 @@ class LimitStore:
                 socket_timeout=0.5,
             )
         self.retry_seconds = retry_seconds
-        self._clock = clock or SystemClock()
+        self.clock = clock or SystemClock()
         self._shared_down_until = 0.0
         self._warned = False
 
@@ -69,11 +72,11 @@ class LimitStore:
 
     async def run(self, operation: Callable[[Storage], Awaitable[T]]) -> T:
         """Run `operation` on Redis, or on memory while Redis is unreachable."""
-        if self.shared is not None and self._shared_down_until <= self._clock.monotonic():
+        if self.shared is not None and self._shared_down_until <= self.clock.monotonic():
             try:
                 result = await operation(self.shared)
             except Exception as exc:  # connection refused, timeout, storage error
-                self._shared_down_until = self._clock.monotonic() + self.retry_seconds
+                self._shared_down_until = self.clock.monotonic() + self.retry_seconds
                 if not self._warned:
                     logger.warning(
                         "redis unreachable (%s): rate limits fall back to this process's "
@@ -108,12 +111,13 @@ class Decision:
 
 
 class RateLimiter:
-    """Moving-window limits on a LimitStore."""
+    """Moving-window limits on a LimitStore, and the refusals that keep them refusing."""
 
     def __init__(self, settings: Settings, store: LimitStore) -> None:
         self.enabled = settings.RATE_LIMIT_ENABLED
         self._settings = settings
         self._store = store
+        self._clock = store.clock
         self._items: dict[Limit, RateLimitItem] = {}
         # One strategy per storage, built once: `hit` runs on every API request.
         self._strategies = {
@@ -121,6 +125,7 @@ class RateLimiter:
             for storage in (store.memory, store.shared)
             if storage is not None
         }
+        self._refusals = CounterStore(store, "refused")
         self.on_limited: Callable[[str], None] | None = None
 
     def item(self, limit: Limit) -> RateLimitItem:
@@ -131,19 +136,33 @@ class RateLimiter:
         return item
 
     async def hit(self, limit: Limit, *identifiers: str) -> Decision:
-        """Count one request against a limit; `allowed` is False once it is exceeded."""
+        """Count one request against a limit; `allowed` is False once it is exceeded.
+
+        The moving window records no hit once it is full, so a refusal is recorded apart:
+        the key stays refused until a whole window has passed since its last refused
+        attempt (the clock decides; the stored time is in milliseconds since the epoch).
+        """
         item = self.item(limit)
+        window = float(item.get_expiry())
+        refusal_key = f"{limit.name}/{'/'.join(identifiers)}"
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        if await self._refusals.get(refusal_key) > now_ms:
+            decision = Decision(False, item.amount, window)
+        else:
 
-        async def attempt(storage: Storage) -> Decision:
-            strategy = self._strategies[id(storage)]
-            if await strategy.hit(item, *identifiers):
-                return Decision(True, item.amount, 0.0)
-            stats = await strategy.get_window_stats(item, *identifiers)
-            return Decision(False, item.amount, max(0.0, stats.reset_time - time.time()))
+            async def attempt(storage: Storage) -> Decision:
+                strategy = self._strategies[id(storage)]
+                if await strategy.hit(item, *identifiers):
+                    return Decision(True, item.amount, 0.0)
+                return Decision(False, item.amount, window)
 
-        decision = await self._store.run(attempt)
-        if not decision.allowed and self.on_limited is not None:
-            self.on_limited(limit.name)
+            decision = await self._store.run(attempt)
+        if not decision.allowed:
+            await self._refusals.clear(refusal_key)
+            # The key outlives the refusal by a second; the stored time decides.
+            await self._refusals.incr(refusal_key, window + 1, amount=now_ms + int(window * 1000))
+            if self.on_limited is not None:
+                self.on_limited(limit.name)
         return decision
 
     async def check(self, *hits: tuple[Limit, tuple[str, ...]]) -> None:

@@ -11,6 +11,7 @@ from gatehouse.auth.dependencies import (
     AuthKitDep,
     CurrentUser,
     OriginDep,
+    PasswordConfirmationDep,
     require_admin,
 )
 from gatehouse.core.db import DbDep
@@ -61,12 +62,19 @@ async def read_me(user: CurrentUser) -> UserRead:
 @router.patch(
     "/me", responses=error_responses(InvalidPassword, EmailAlreadyRegistered, ValidationFailed)
 )
-async def update_me(data: UserUpdateMe, user: CurrentUser, db: DbDep, kit: AuthKitDep) -> UserRead:
-    """Change your `full_name`, or your `email` (with `current_password`; the new email is
-    unverified). Privileged fields are ignored."""
-    updated = await users_service.update_me(
-        db, hasher=kit.hasher, user=user, fields=data.model_dump(exclude_unset=True)
-    )
+async def update_me(
+    data: UserUpdateMe,
+    user: CurrentUser,
+    db: DbDep,
+    kit: AuthKitDep,
+    confirm: PasswordConfirmationDep,
+) -> UserRead:
+    """Change your `full_name`, or your `email` (with `current_password`, which the login
+    throttle guards; the new email is unverified). Privileged fields are ignored."""
+    async with confirm(user, needed=data.email is not None):
+        updated = await users_service.update_me(
+            db, hasher=kit.hasher, user=user, fields=data.model_dump(exclude_unset=True)
+        )
     return UserRead.model_validate(updated)
 
 
@@ -75,9 +83,17 @@ async def update_me(data: UserUpdateMe, user: CurrentUser, db: DbDep, kit: AuthK
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(InvalidPassword, LastAdmin, ValidationFailed),
 )
-async def delete_me(data: UserDeleteMe, user: CurrentUser, db: DbDep, kit: AuthKitDep) -> None:
-    """Delete your account with its sessions, tasks and conversations. Needs your password."""
-    await users_service.delete_me(db, hasher=kit.hasher, user=user, password=data.password)
+async def delete_me(
+    data: UserDeleteMe,
+    user: CurrentUser,
+    db: DbDep,
+    kit: AuthKitDep,
+    confirm: PasswordConfirmationDep,
+) -> None:
+    """Delete your account with its sessions, tasks and conversations. Needs your password,
+    which the login throttle guards."""
+    async with confirm(user):
+        await users_service.delete_me(db, hasher=kit.hasher, user=user, password=data.password)
 
 
 @router.get("", dependencies=_ADMIN, responses=error_responses(Forbidden, ValidationFailed))

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from gatehouse.auth import recovery
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import AuthKitDep, OriginDep
+from gatehouse.auth.devices import DeviceTokenDep, set_device_cookie
 from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, InvalidResetToken
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.core.db import DbDep
@@ -63,11 +64,17 @@ async def register(email: Email, password: Password, db: DbDep, kit: AuthKitDep)
     ),
 )
 async def login(
-    email: Email, password: Password, db: DbDep, kit: AuthKitDep, origin: OriginDep
+    email: Email,
+    password: Password,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
 ) -> JSONResponse:
-    """Log in; sets the `session_id` cookie (HttpOnly, SameSite=Lax, Secure outside development)."""
-    user, cookie = await auth_service.start_browser_session(
-        db, kit=kit, email=email, password=password, origin=origin
+    """Log in; sets the `session_id` cookie (HttpOnly, SameSite=Lax, Secure outside development)
+    and the `gh_device` cookie that remembers this browser."""
+    user, cookie, device = await auth_service.start_browser_session(
+        db, kit=kit, email=email, password=password, origin=origin, device_token=device_token
     )
     response = JSONResponse({"email": user.email, "message": "logged in"})
     response.set_cookie(
@@ -79,6 +86,7 @@ async def login(
         samesite="lax",
         secure=not kit.settings.is_development,
     )
+    set_device_cookie(response, device, settings=kit.settings)
     return response
 
 
