@@ -209,7 +209,11 @@ async def test_the_device_cookie_is_secure_outside_development(
     app_factory: Callable[..., FastAPI], clock: ManualClock
 ) -> None:
     app = app_factory(
-        {"clock": clock}, ENVIRONMENT="production", EMAIL_BACKEND="smtp", SMTP_HOST="127.0.0.1"
+        {"clock": clock},
+        ENVIRONMENT="production",
+        PUBLIC_URL="https://testserver",
+        EMAIL_BACKEND="smtp",
+        SMTP_HOST="127.0.0.1",
     )
     async with running(app) as client:
         email = unique_email()
