@@ -284,3 +284,45 @@ async def test_change_password(
     await login(http, email, NEW_PASSWORD)
     await deliver_mail(smtp_app)
     assert "Your password was changed" in [m["Subject"] for m in smtp_server.inbox.to(email)]
+
+
+async def test_an_email_change_tells_the_old_address_and_verifies_the_new_one(
+    http: httpx.AsyncClient, smtp_app: FastAPI, smtp_server: SmtpServer
+) -> None:
+    account = await signed_up(http)
+    old = account["user"]["email"]
+    new = unique_email("moved")
+    headers = bearer(account["access_token"])
+    await deliver_mail(smtp_app)  # the sign-up's verification mail
+    changed = await http.patch(
+        "/api/v1/users/me", headers=headers, json={"email": new, "current_password": PASSWORD}
+    )
+    assert changed.status_code == 200
+    assert changed.json()["is_verified"] is False
+    await deliver_mail(smtp_app)
+    (notice,) = [m for m in smtp_server.inbox.to(old) if "changed" in m["Subject"]]
+    notice_text = str(notice)
+    assert new in notice_text
+    assert "token=" not in notice_text  # nothing in it acts on the account
+    (verify,) = smtp_server.inbox.to(new)
+    token = link_token(verify, "verify")
+    verified = await http.post("/api/v1/auth/verify", json={"token": token})
+    assert verified.status_code == 200
+    assert verified.json()["email"] == new
+    assert verified.json()["is_verified"] is True
+
+
+async def test_a_name_change_mails_nobody(
+    http: httpx.AsyncClient, smtp_app: FastAPI, smtp_server: SmtpServer
+) -> None:
+    account = await signed_up(http)
+    await deliver_mail(smtp_app)
+    before = len(smtp_server.inbox.messages)
+    renamed = await http.patch(
+        "/api/v1/users/me",
+        headers=bearer(account["access_token"]),
+        json={"full_name": "Someone Else"},
+    )
+    assert renamed.status_code == 200
+    await deliver_mail(smtp_app)
+    assert len(smtp_server.inbox.messages) == before

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
+from gatehouse.auth import profile
 from gatehouse.auth.dependencies import (
     AdminUser,
     AuthKitDep,
@@ -70,10 +71,11 @@ async def update_me(
     confirm: PasswordConfirmationDep,
 ) -> UserRead:
     """Change your `full_name`, or your `email` (with `current_password`, which the login
-    throttle guards; the new email is unverified). Privileged fields are ignored."""
+    throttle guards). The new email is unverified until the link mailed to it is followed;
+    the old address is told of the change. Privileged fields are ignored."""
     async with confirm(user, needed=data.email is not None):
-        updated = await users_service.update_me(
-            db, hasher=kit.hasher, user=user, fields=data.model_dump(exclude_unset=True)
+        updated = await profile.update_profile(
+            db, kit=kit, user=user, fields=data.model_dump(exclude_unset=True)
         )
     return UserRead.model_validate(updated)
 

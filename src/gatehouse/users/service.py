@@ -172,21 +172,26 @@ async def _commit_user_change(db: AsyncSession) -> None:
         raise EmailAlreadyRegistered() from exc
 
 
-async def update_me(
+async def change_profile(
     db: AsyncSession,
     *,
     hasher: PasswordHasher,
     user: User,
     fields: dict[str, Any],
-) -> User:
-    """Change your name, or your email (needs the current password; marks it unverified)."""
+) -> str | None:
+    """Apply your name, or your email (needs the current password; marks it unverified).
+    Returns the old email when the email changed (flushed, not committed)."""
     if "full_name" in fields:
         user.full_name = fields["full_name"]
+    old_email = user.email
     if fields.get("email") is not None:
         await _check_password(hasher, user, fields["current_password"])
         await _change_email(db, user=user, email=fields["email"])
-    await _commit_user_change(db)
-    return user
+    try:
+        await db.flush()
+    except IntegrityError as exc:  # the email was taken by a concurrent change
+        raise EmailAlreadyRegistered() from exc
+    return old_email if user.email != old_email else None
 
 
 async def _active_admins(db: AsyncSession) -> int:
