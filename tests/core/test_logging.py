@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
 
 from gatehouse.core.logging import JsonFormatter
-from tests.helpers import PASSWORD, running, signed_up, unique_email
+from gatehouse.tasks.models import Task
+from tests.helpers import PASSWORD, assert_envelope, running, signed_up, unique_email
 
 
 async def test_no_secret_reaches_the_logs(
@@ -58,3 +60,26 @@ def test_production_lines_are_json_with_the_request_id() -> None:
     assert line["request_id"] == "req-42"
     assert line["level"] == "WARNING"
     assert line["logger"] == "gatehouse.test"
+
+
+async def test_a_failed_statement_is_logged_without_its_parameters(
+    app: FastAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The engine hides SQL parameters: a statement that fails (a task whose owner does not
+    exist, an IntegrityError on every backend) is logged with its SQL, never its values."""
+    secret = f"secret-title-{uuid.uuid4().hex}"
+
+    @app.get("/fails")
+    async def fails() -> None:
+        async with app.state.sessionmaker() as db:
+            db.add(Task(user_id=uuid.uuid4(), title=secret, description=secret))
+            await db.commit()
+
+    with caplog.at_level(logging.DEBUG):
+        async with running(app) as client:
+            response = await client.get("/fails")
+    assert_envelope(response, 500, "INTERNAL_ERROR")
+    assert "IntegrityError" in caplog.text
+    assert "INSERT INTO tasks" in caplog.text
+    assert "[SQL parameters hidden due to hide_parameters=True]" in caplog.text
+    assert secret not in caplog.text
