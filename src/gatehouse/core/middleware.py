@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id and security headers on every response."""
+"""Pure ASGI middleware: request id and security headers (and no caching of private answers)
+on every response."""
 
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ _BASE_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
 )
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_NO_STORE = (b"cache-control", b"no-store")
+# Answers that hold user data, tokens or sessions: the JSON API and the cookie API. Not the
+# service routes (/health, /metrics, ...) nor the documentation.
+_PRIVATE_PREFIXES = ("/api/",)
+_PRIVATE_PATHS = ("/users", "/sessions", "/profile", "/reset_password")
 
 
 def request_id_of(scope: MutableMapping[str, Any]) -> str:
@@ -28,11 +34,22 @@ def request_id_of(scope: MutableMapping[str, Any]) -> str:
     return str(state.get("request_id", ""))
 
 
+def is_private_path(path: str) -> bool:
+    """Whether answers on this path may hold user data, tokens or sessions (never cached)."""
+    return path.startswith(_PRIVATE_PREFIXES) or any(
+        path == base or path.startswith(base + "/") for base in _PRIVATE_PATHS
+    )
+
+
 def security_headers(scope: MutableMapping[str, Any]) -> tuple[tuple[bytes, bytes], ...]:
-    """The headers every response carries; HSTS only when served over HTTPS."""
+    """The headers every response carries; HSTS only when served over HTTPS, and
+    `Cache-Control: no-store` on the API and cookie routes (a route's own value wins)."""
+    headers = _BASE_SECURITY_HEADERS
     if scope.get("scheme") == "https":
-        return (*_BASE_SECURITY_HEADERS, _HSTS)
-    return _BASE_SECURITY_HEADERS
+        headers = (*headers, _HSTS)
+    if is_private_path(str(scope.get("path", ""))):
+        headers = (*headers, _NO_STORE)
+    return headers
 
 
 def _incoming_request_id(scope: Scope) -> str:
