@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,3 +35,48 @@ def test_no_token_reaches_the_access_log(start_server: Callable[..., str], tmp_p
     assert '"GET /verify?token=[REDACTED]&next=/home HTTP/1.1" 404' in text
     for secret in ("SECRET123", "SECRET456", "SECRET789"):
         assert secret not in text
+
+
+def _exchange(base_url: str, head: bytes, chunks: list[bytes]) -> tuple[bytes, bytes]:
+    """Send a request's head and these body bytes (never the rest), then read the answer
+    until the server closes the connection: the status line with headers, and the body."""
+    url = urlsplit(base_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        sock.sendall(head)
+        for chunk in chunks:
+            sock.sendall(chunk)
+        answer = b""
+        while data := sock.recv(65536):
+            answer += data
+    status_and_headers, _, body = answer.partition(b"\r\n\r\n")
+    return status_and_headers, body
+
+
+def test_uvicorn_refuses_a_large_body_before_it_is_sent_whole(
+    start_server: Callable[..., str], tmp_path: Path
+) -> None:
+    """Through uvicorn: a Content-Length over MAX_BODY_BYTES is answered 413 although not a
+    byte of the body was sent, and a chunked body is answered 413 once it passes the limit,
+    the final chunk never sent (the answer would never come if the body were awaited)."""
+    limit = 4096
+    base_url = start_server(
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}", MAX_BODY_BYTES=str(limit)
+    )
+    common = b"Host: gatehouse\r\nContent-Type: application/json\r\n"
+    declared = (
+        b"POST /api/v1/auth/login HTTP/1.1\r\n" + common + b"Content-Length: 104857600\r\n\r\n"
+    )
+    chunked = (
+        b"POST /api/v1/auth/login HTTP/1.1\r\n" + common + b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    chunk = b"400\r\n" + b"x" * 1024 + b"\r\n"  # 1 KiB
+    for head, chunks in ((declared, []), (chunked, [chunk] * (limit // 1024 + 1))):
+        status_and_headers, body = _exchange(base_url, head, chunks)
+        lines = status_and_headers.decode("latin-1").lower().split("\r\n")
+        assert lines[0].startswith("http/1.1 413"), status_and_headers
+        assert "connection: close" in lines
+        assert "x-content-type-options: nosniff" in lines
+        assert any(line.startswith("x-request-id: ") for line in lines)
+        assert b'"code":"PAYLOAD_TOO_LARGE"' in body
+    with httpx.Client(base_url=base_url, timeout=10) as client:  # and it still serves
+        assert client.get("/health").status_code == 200
