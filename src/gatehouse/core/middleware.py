@@ -9,9 +9,11 @@ import uuid
 from collections.abc import MutableMapping
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gatehouse.core.inputs import input_problems
 from gatehouse.core.logging import request_id_var
 
 if TYPE_CHECKING:
@@ -187,11 +189,17 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 class InputGuardMiddleware:
-    """Refuses a request body larger than `max_body_bytes` with 413 PAYLOAD_TOO_LARGE before
-    it is read whole, on every route: at once when its Content-Length says so (nothing is
-    read), and as soon as the count crosses the limit for a body sent without one (chunked).
+    """What no route may receive, refused in one place for every route:
 
-    Otherwise the body, bounded, is read here and handed to the app unchanged."""
+    - a body larger than `max_body_bytes`: 413 PAYLOAD_TOO_LARGE before it is read whole,
+      at once when its Content-Length says so (nothing is read), and as soon as the count
+      crosses the limit for a body sent without one (chunked);
+    - a control character (but tab, line feed and carriage return) or text that is not
+      UTF-8 in the query string or in any string of the body (JSON, urlencoded or multipart
+      form), and a JSON body that does not parse: 422 VALIDATION_ERROR naming each field
+      (`core.inputs`).
+
+    Otherwise the body, bounded and checked, is handed to the app unchanged."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -228,4 +236,12 @@ class InputGuardMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay(b"".join(chunks), receive), send)
+        body = b"".join(chunks)
+        problems = await input_problems(scope.get("query_string", b""), Headers(scope=scope), body)
+        if problems:
+            from gatehouse.core.errors import ValidationFailed
+
+            error = ValidationFailed(details={"fields": problems})
+            await _answer_error(scope, receive, send, error)
+            return
+        await self.app(scope, _replay(body, receive), send)
