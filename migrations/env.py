@@ -41,7 +41,7 @@ def _configure_and_run(connection: Connection) -> None:
 
 
 async def _run_with_own_engine(url: str) -> None:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)  # as the service's engines
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_configure_and_run)

@@ -23,7 +23,7 @@ from gatehouse.core.docs import install_docs, openapi_url
 from gatehouse.core.errors import install_error_handlers
 from gatehouse.core.logging import configure_logging
 from gatehouse.core.metrics import Metrics, MetricsMiddleware
-from gatehouse.core.middleware import RequestContextMiddleware
+from gatehouse.core.middleware import InputGuardMiddleware, RequestContextMiddleware
 from gatehouse.core.openapi import operation_id
 from gatehouse.core.ratelimit import LimitStore, RateLimiter
 from gatehouse.mail.backends import make_backend
@@ -127,6 +127,8 @@ def create_app(
     # Built here, not in the lifespan: the middleware below needs it at construction.
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    # Innermost, so its 413 and 422 answers pass through CORS, metrics and request context.
+    app.add_middleware(InputGuardMiddleware, max_body_bytes=settings.MAX_BODY_BYTES)
     if settings.CORS_ORIGINS:
         app.add_middleware(
             CORSMiddleware,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
-from tests.helpers import assert_envelope, running
+from tests.helpers import PASSWORD, assert_envelope, bearer, running, signed_up
 
 
 async def test_unknown_route_is_404_in_the_envelope(client: httpx.AsyncClient) -> None:
@@ -98,3 +100,57 @@ async def test_cors_is_off_unless_origins_are_configured(
     async with running(app_factory(CORS_ORIGINS="https://app.example")) as cors:
         allowed = await cors.get("/health", headers={"Origin": "https://app.example"})
     assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+
+
+PRIVATE_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", "/api/v1/users/me", {}),  # 401
+    ("POST", "/api/v1/auth/login", {"json": {}}),  # 422
+    ("POST", "/api/v1/auth/forgot-password", {"json": {"email": "nobody@example.com"}}),
+    ("GET", "/api/v1/no-such-route", {}),  # 404
+    ("GET", "/api/v1/tasks/", {}),  # 307 to the canonical path
+    ("POST", "/api/00000000-0000-0000-0000-000000000000/chat", {"json": {}}),
+    ("POST", "/users", {"data": {}}),
+    ("POST", "/sessions", {"data": {}}),
+    ("DELETE", "/sessions", {}),
+    ("GET", "/profile", {}),
+    ("POST", "/reset_password", {"data": {}}),
+    ("PUT", "/reset_password", {"data": {}}),
+]
+PUBLIC_REQUESTS = ["/", "/health", "/ready", "/metrics", "/docs", "/redoc", "/openapi.json"]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), PRIVATE_REQUESTS)
+async def test_private_answers_are_never_cached(
+    client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any]
+) -> None:
+    response = await client.request(method, path, **body)
+    assert response.headers.get_list("cache-control") == ["no-store"], response.status_code
+
+
+async def test_user_data_and_tokens_are_never_cached(app: FastAPI) -> None:
+    @app.get("/api/v1/boom")
+    async def boom() -> None:
+        raise RuntimeError("crash")
+
+    async with running(app) as client:
+        account = await signed_up(client)  # register (201) and login: tokens
+        me = await client.get("/api/v1/users/me", headers=bearer(account["access_token"]))
+        login = await client.post(
+            "/api/v1/auth/login",
+            json={"email": account["user"]["email"], "password": PASSWORD},
+        )
+        crash = await client.get("/api/v1/boom")
+    assert me.status_code == 200
+    assert login.status_code == 200
+    assert crash.status_code == 500
+    for response in (me, login, crash):
+        # Once: the token answers set it themselves, and the middleware does not repeat it.
+        assert response.headers.get_list("cache-control") == ["no-store"]
+    assert login.headers["pragma"] == "no-cache"
+
+
+@pytest.mark.parametrize("path", PUBLIC_REQUESTS)
+async def test_service_routes_and_docs_may_be_cached(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    assert "no-store" not in response.headers.get("cache-control", "")

@@ -66,6 +66,40 @@ async def test_validation(client: httpx.AsyncClient, alice: dict[str, str]) -> N
     assert task["due_date"] == "2026-12-31"
 
 
+@pytest.mark.parametrize(
+    "due_date",
+    [
+        1893456000,
+        1893456000.0,
+        0,
+        True,
+        False,
+        "2030-01-01T00:00:00",
+        "2030-01-01\n",
+        "\uff12\uff10\uff13\uff10-01-01",  # fullwidth digits
+    ],
+)
+async def test_due_date_is_only_a_date_string(
+    client: httpx.AsyncClient, alice: dict[str, str], due_date: object
+) -> None:
+    """Pydantic alone reads a number as a Unix time (1893456000 is 2030-01-01) and a bool as
+    0 or 1: only the string YYYY-MM-DD or null is a date, on create, replace and update."""
+    task = await _add(client, alice, title="dated", due_date="2030-01-01")
+    for method, path in (("POST", TASKS), ("PUT", f"{TASKS}/{task['id']}")):
+        response = await client.request(
+            method, path, headers=alice, json={"title": "t", "due_date": due_date}
+        )
+        error = assert_envelope(response, 422, "VALIDATION_ERROR")
+        assert ["body", "due_date"] in [field["loc"] for field in error["details"]["fields"]]
+    patched = await client.patch(
+        f"{TASKS}/{task['id']}", headers=alice, json={"due_date": due_date}
+    )
+    assert_envelope(patched, 422, "VALIDATION_ERROR")
+    cleared = await client.patch(f"{TASKS}/{task['id']}", headers=alice, json={"due_date": None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["due_date"] is None
+
+
 async def test_patch_put_and_delete(client: httpx.AsyncClient, alice: dict[str, str]) -> None:
     task = await _add(client, alice, title="Draft", description="first", priority="high")
     path = f"{TASKS}/{task['id']}"

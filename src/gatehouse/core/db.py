@@ -142,16 +142,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
-    """Build the engine for the configured database (SQLite in WAL mode, or PostgreSQL)."""
+    """Build the engine for the configured database (SQLite in WAL mode, or PostgreSQL).
+
+    `hide_parameters`: a failed statement's error (and so any log of it) shows the SQL but
+    never its values, which are emails, hashes, tokens' digests and whatever a user typed.
+    """
     if settings.is_sqlite:
         engine = create_async_engine(
             settings.DATABASE_URL,
+            hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         settings.DATABASE_URL,
+        hide_parameters=True,
         pool_pre_ping=True,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,

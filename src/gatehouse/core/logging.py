@@ -4,12 +4,58 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from gatehouse.core.config import Settings
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+
+# Query parameters whose values are secrets. The mailed links
+# (`/reset-password?token=…`, `/verify?token=…`) reach the service when clicked, and the
+# access log writes every path with its query.
+SENSITIVE_QUERY_PARAMETERS = (
+    "token",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "reset_token",
+    "code",
+    "password",
+    "new_password",
+    "current_password",
+    "client_secret",
+)
+REDACTED = "[REDACTED]"
+_SENSITIVE_QUERY = re.compile(
+    r"([?&;](?:" + "|".join(SENSITIVE_QUERY_PARAMETERS) + r")=)[^&;#\s\"']*", re.IGNORECASE
+)
+
+
+def redact_query(text: str) -> str:
+    """`text` with the value of every sensitive query parameter replaced by [REDACTED]."""
+    return _SENSITIVE_QUERY.sub(r"\g<1>" + REDACTED, text)
+
+
+class RedactQueryFilter(logging.Filter):
+    """Redacts sensitive query values (SENSITIVE_QUERY_PARAMETERS) in a record's message.
+
+    Installed on the `uvicorn.access` logger (the one place that logs a path with its
+    query), so every handler gets the redacted line: ours, a test's capture, an operator's.
+    Not on our handler: the console mail backend logs its links on purpose (development)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The arguments are redacted one by one, and stay a tuple: uvicorn's own access
+        # formatter unpacks them (client, method, path with query, version, status).
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_query(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif not record.args and isinstance(record.msg, str):
+            record.msg = redact_query(record.msg)
+        return True
 
 
 class _RequestIdFilter(logging.Filter):
@@ -58,3 +104,7 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    for existing in [f for f in access.filters if isinstance(f, RedactQueryFilter)]:
+        access.removeFilter(existing)
+    access.addFilter(RedactQueryFilter())

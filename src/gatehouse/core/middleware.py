@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id and security headers on every response."""
+"""Pure ASGI middleware: request id and security headers (and no caching of private answers)
+on every response, and the guard that bounds request bodies."""
 
 from __future__ import annotations
 
@@ -6,11 +7,17 @@ import ipaddress
 import re
 import uuid
 from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gatehouse.core.inputs import input_problems
 from gatehouse.core.logging import request_id_var
+
+if TYPE_CHECKING:
+    from gatehouse.core.errors import AppError
 
 REQUEST_ID_HEADER = b"x-request-id"
 _VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
@@ -20,6 +27,11 @@ _BASE_SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
 )
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_NO_STORE = (b"cache-control", b"no-store")
+# Answers that hold user data, tokens or sessions: the JSON API and the cookie API. Not the
+# service routes (/health, /metrics, ...) nor the documentation.
+_PRIVATE_PREFIXES = ("/api/",)
+_PRIVATE_PATHS = ("/users", "/sessions", "/profile", "/reset_password")
 
 
 def request_id_of(scope: MutableMapping[str, Any]) -> str:
@@ -28,11 +40,22 @@ def request_id_of(scope: MutableMapping[str, Any]) -> str:
     return str(state.get("request_id", ""))
 
 
+def is_private_path(path: str) -> bool:
+    """Whether answers on this path may hold user data, tokens or sessions (never cached)."""
+    return path.startswith(_PRIVATE_PREFIXES) or any(
+        path == base or path.startswith(base + "/") for base in _PRIVATE_PATHS
+    )
+
+
 def security_headers(scope: MutableMapping[str, Any]) -> tuple[tuple[bytes, bytes], ...]:
-    """The headers every response carries; HSTS only when served over HTTPS."""
+    """The headers every response carries; HSTS only when served over HTTPS, and
+    `Cache-Control: no-store` on the API and cookie routes (a route's own value wins)."""
+    headers = _BASE_SECURITY_HEADERS
     if scope.get("scheme") == "https":
-        return (*_BASE_SECURITY_HEADERS, _HSTS)
-    return _BASE_SECURITY_HEADERS
+        headers = (*headers, _HSTS)
+    if is_private_path(str(scope.get("path", ""))):
+        headers = (*headers, _NO_STORE)
+    return headers
 
 
 def _incoming_request_id(scope: Scope) -> str:
@@ -116,3 +139,109 @@ class RequestContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+async def _answer_error(
+    scope: Scope, receive: Receive, send: Send, error: AppError, *, close: bool = False
+) -> None:
+    """Answer `error` in the envelope from a middleware (the outer middleware add the
+    request id and security headers as to any answer). `close` ends the connection, so an
+    unread body is not drained."""
+    # core.errors imports this module (request ids, security headers): import it here.
+    from gatehouse.core.errors import error_response
+
+    response = error_response(
+        Request(scope),
+        status=error.status,
+        code=error.code,
+        message=error.detail_message,
+        details=error.details,
+        headers=error.headers,
+    )
+    if close:
+        response.headers["Connection"] = "close"
+    await response(scope, receive, send)
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None  # the server refuses a malformed one; count the body instead
+    return None
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the whole body once, then the client's own events
+    (http.disconnect)."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class InputGuardMiddleware:
+    """What no route may receive, refused in one place for every route:
+
+    - a body larger than `max_body_bytes`: 413 PAYLOAD_TOO_LARGE before it is read whole,
+      at once when its Content-Length says so (nothing is read), and as soon as the count
+      crosses the limit for a body sent without one (chunked);
+    - a control character (but tab, line feed and carriage return) or text that is not
+      UTF-8 in the query string or in any string of the body (JSON, urlencoded or multipart
+      form), and a JSON body that does not parse: 422 VALIDATION_ERROR naming each field
+      (`core.inputs`).
+
+    Otherwise the body, bounded and checked, is handed to the app unchanged."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        from gatehouse.core.errors import PayloadTooLarge
+
+        error = PayloadTooLarge(
+            f"The request body is larger than {self.max_body_bytes} bytes",
+            details={"max_body_bytes": self.max_body_bytes},
+        )
+        await _answer_error(scope, receive, send, error, close=True)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _declared_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client left before sending its body: nobody to answer
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        problems = await input_problems(scope.get("query_string", b""), Headers(scope=scope), body)
+        if problems:
+            from gatehouse.core.errors import ValidationFailed
+
+            error = ValidationFailed(details={"fields": problems})
+            await _answer_error(scope, receive, send, error)
+            return
+        await self.app(scope, _replay(body, receive), send)

@@ -14,16 +14,20 @@ from gatehouse.tasks.models import Priority
 TaskSort = Literal[
     "created_at", "-created_at", "due_date", "-due_date", "priority", "-priority", "title", "-title"
 ]
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _date_only(value: object) -> object:
-    """A date-time string such as "2026-01-01T10:00:00" is refused, not truncated."""
-    if isinstance(value, str) and not _DATE_ONLY.match(value):
-        raise ValueError("must be a date, YYYY-MM-DD")
-    if isinstance(value, datetime):
-        raise ValueError("must be a date, YYYY-MM-DD")
-    return value
+    """Only the string YYYY-MM-DD (or null) is a date on the wire: a date-time string such as
+    "2026-01-01T10:00:00" is refused, not truncated, and so are numbers (Pydantic would read
+    1893456000 as a Unix time) and booleans. A `date` passes, for Python callers."""
+    if value is None:
+        return value
+    if isinstance(value, str) and _DATE_ONLY.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("must be a date, YYYY-MM-DD")
 
 
 DueDate = Annotated[
