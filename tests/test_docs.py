@@ -148,3 +148,16 @@ def test_env_example_as_a_dotenv_file_gives_the_defaults(
         if getattr(from_example, name) != getattr(defaults, name)
     }
     assert not differ, f".env.example gives other values than the defaults: {differ}"
+
+
+def test_every_test_security_md_names_exists() -> None:
+    text = (ROOT / "SECURITY.md").read_text("utf-8")
+    named = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", text)
+    assert len(named) >= 22
+    missing = [
+        f"{path}::{name}"
+        for path, name in named
+        if not (ROOT / path).is_file()
+        or not re.search(rf"^(async )?def {name}\(", (ROOT / path).read_text("utf-8"), re.M)
+    ]
+    assert missing == [], "SECURITY.md names tests that do not exist:\n" + "\n".join(missing)
