@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -40,10 +41,26 @@ def render(template: Template, context: dict[str, Any]) -> tuple[str, str, str]:
     return SUBJECTS[template], text, html
 
 
+# A secret travels in a mail only as the `token` query parameter of a link
+# (`…?token=…`, `…&token=…`, or `&amp;token=…` in HTML); once the message is delivered its
+# stored copy keeps the link with the value replaced (see `redact_secrets`).
+_TOKEN_PARAMETER = re.compile(r"((?:[?&]|&amp;)token=)[^&\s\"'<>]+")
+REDACTED = "[redacted]"
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with the value of every `token=` link parameter replaced by `[redacted]`."""
+    return _TOKEN_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
+
+
 async def enqueue(
     db: AsyncSession, *, to: str, template: Template, context: dict[str, Any]
 ) -> OutboxMessage:
-    """Add a message to the outbox, in the caller's transaction (flushed, not committed)."""
+    """Add a message to the outbox, in the caller's transaction (flushed, not committed).
+
+    A secret goes into a link as its `token` query parameter and nowhere else: the worker
+    removes it from the stored text and HTML when it marks the message sent.
+    """
     subject, text, html = render(template, context)
     message = OutboxMessage(to=to, subject=subject, text=text, html=html)
     db.add(message)
