@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -276,6 +278,30 @@ async def test_file_backend_writes_one_eml_per_message(
     files = sorted(directory.glob("*.eml"))
     assert len(files) == 2
     assert b"Subject: Confirm your email address" in files[0].read_bytes()
+
+
+async def test_file_backend_files_are_readable_by_the_service_alone(
+    app_factory: Callable[..., FastAPI], tmp_path: Path
+) -> None:
+    created = tmp_path / "new" / "outbox"
+    existing = tmp_path / "shared"
+    existing.mkdir()
+    existing.chmod(0o755)
+    previous = os.umask(0)  # the modes are the backend's own, not the umask's
+    try:
+        for directory in (created, existing):
+            app = app_factory(EMAIL_BACKEND="file", EMAIL_FILE_DIR=str(directory))
+            async with running(app) as client:
+                await register(client)
+                assert await deliver_mail(app) == 1
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(created.stat().st_mode) == 0o700
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o755  # left as the operator made it
+    files = [*created.glob("*.eml"), *existing.glob("*.eml")]
+    assert len(files) == 2
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 async def test_console_backend_logs_the_message_with_its_link(
