@@ -23,6 +23,12 @@ SUBJECTS: dict[Template, str] = {
 }
 
 
+# Context values a user typed (their name): cut to USER_TEXT_LENGTH characters in the text
+# and the HTML part alike. The HTML part escapes every value it prints (autoescape).
+USER_TEXT = frozenset({"name"})
+USER_TEXT_LENGTH = 100
+
+
 @cache
 def _templates() -> Environment:
     return Environment(
@@ -33,8 +39,15 @@ def _templates() -> Environment:
     )
 
 
+def _bounded(key: str, value: Any) -> Any:
+    if key in USER_TEXT and isinstance(value, str):
+        return value[:USER_TEXT_LENGTH]
+    return value
+
+
 def render(template: Template, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) of a message."""
+    """(subject, text, html) of a message; what the user typed is cut to USER_TEXT_LENGTH."""
+    context = {key: _bounded(key, value) for key, value in context.items()}
     environment = _templates()
     text = environment.get_template(f"{template}.txt").render(**context)
     html = environment.get_template(f"{template}.html").render(**context)
