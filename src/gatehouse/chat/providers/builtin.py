@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import anyio.to_thread
+
 from gatehouse.chat.parsing import (
     Action,
     clean_title,
@@ -107,8 +110,16 @@ def _clarify(result: dict[str, Any]) -> str:
 class BuiltinAssistant:
     """Understands plain requests without any model or network."""
 
+    def __init__(self) -> None:
+        # Parsing is linear, yet a 10,000-character message is still some milliseconds of
+        # regular expressions. It runs in one worker thread: the event loop then waits at
+        # most a GIL switch interval for it, where parsing on the loop would hold it for the
+        # whole message. One thread, not one per message: with the GIL, several parsing
+        # threads would make the loop wait behind each of them (see bench/chat_parse.py).
+        self._parsing = anyio.CapacityLimiter(1)
+
     async def respond(self, turn: Turn) -> str:
-        actions = parse_actions(turn.message)
+        actions = await anyio.to_thread.run_sync(parse_actions, turn.message, limiter=self._parsing)
         if not actions:
             return self._small_talk(turn.message)
         lines: list[str] = []
