@@ -62,12 +62,31 @@ def _remembered_tasks(
     return acted, listed
 
 
-def _resolve_refs(item: str, turn: Turn) -> list[str] | None:
+class _Memory:
+    """The tasks last acted on and last listed, worked out again only after a new call.
+
+    Working them out reads the whole history; once per item of a long message ("finish
+    it and it and it …") that was quadratic.
+    """
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self._calls_seen = -1
+        self._tasks: tuple[list[str], list[str]] = ([], [])
+
+    def tasks(self) -> tuple[list[str], list[str]]:
+        if self._calls_seen != len(self.turn.calls):
+            self._tasks = _remembered_tasks(self.turn.history, self.turn.calls)
+            self._calls_seen = len(self.turn.calls)
+        return self._tasks
+
+
+def _resolve_refs(item: str, memory: _Memory) -> list[str] | None:
     """Ids for "it", "them", "the second one"; None when `item` is a title."""
     reference = parse_reference(item)
     if reference is None:
         return None
-    acted, listed = _remembered_tasks(turn.history, turn.calls)
+    acted, listed = memory.tasks()
     if reference.kind == "it":
         return (acted or listed)[-1:] if (acted or listed) else []
     if reference.kind == "them":
@@ -123,8 +142,9 @@ class BuiltinAssistant:
         if not actions:
             return self._small_talk(turn.message)
         lines: list[str] = []
+        memory = _Memory(turn)
         for action in actions:
-            lines.extend(await self._perform(action, turn))
+            lines.extend(await self._perform(action, turn, memory))
         return "\n".join(line for line in lines if line)
 
     @staticmethod
@@ -139,7 +159,7 @@ class BuiltinAssistant:
             "“what's on my list?” or “help”."
         )
 
-    async def _perform(self, action: Action, turn: Turn) -> list[str]:
+    async def _perform(self, action: Action, turn: Turn, memory: _Memory) -> list[str]:
         if action.kind == "help":
             return [HELP]
         if action.kind == "list":
@@ -164,20 +184,21 @@ class BuiltinAssistant:
                     else "I couldn't add that task."
                 )
             return lines
-        return await self._change(action, turn)
+        return await self._change(action, turn, memory)
 
-    async def _targets(self, item: str, turn: Turn) -> list[str] | str:
-        refs = _resolve_refs(item, turn)
+    @staticmethod
+    def _targets(item: str, memory: _Memory) -> list[str] | str:
+        refs = _resolve_refs(item, memory)
         if refs is None:
             return [clean_title(item)]
         if not refs:
             return "Which task do you mean? I don't know what “" + item + "” refers to yet."
         return refs
 
-    async def _change(self, action: Action, turn: Turn) -> list[str]:
+    async def _change(self, action: Action, turn: Turn, memory: _Memory) -> list[str]:
         lines: list[str] = []
         for item in action.items:
-            targets = await self._targets(item, turn)
+            targets = self._targets(item, memory)
             if isinstance(targets, str):
                 lines.append(targets)
                 continue
