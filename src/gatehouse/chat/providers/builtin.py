@@ -145,6 +145,8 @@ class BuiltinAssistant:
         memory = _Memory(turn)
         for action in actions:
             lines.extend(await self._perform(action, turn, memory))
+            if turn.limit_reached:  # the rest of the message is left undone
+                break
         return "\n".join(line for line in lines if line)
 
     @staticmethod
@@ -164,7 +166,7 @@ class BuiltinAssistant:
             return [HELP]
         if action.kind == "list":
             result = await turn.call("list_tasks", {"status": action.status})
-            return [self._describe_list(result)]
+            return [] if turn.limit_reached else [self._describe_list(result)]
         if action.kind == "add":
             lines = []
             for item in action.items:
@@ -178,6 +180,8 @@ class BuiltinAssistant:
                 if due:
                     arguments["due_date"] = due.isoformat()
                 result = await turn.call("add_task", arguments)
+                if turn.limit_reached:
+                    break
                 lines.append(
                     f"Added {_quote(_describe_task(result['task']))}."
                     if result.get("status") == "ok"
@@ -203,7 +207,10 @@ class BuiltinAssistant:
                 lines.append(targets)
                 continue
             for target in targets:
-                lines.append(await self._change_one(action, target, turn))
+                line = await self._change_one(action, target, turn)
+                if turn.limit_reached:
+                    return lines
+                lines.append(line)
         return lines
 
     async def _change_one(self, action: Action, target: str, turn: Turn) -> str:
