@@ -1,5 +1,5 @@
-"""What one chat message may cost: tool calls per message, and the built-in assistant's
-work on a long message."""
+"""What one chat message may cost: tool calls per message, tasks per user, and the
+built-in assistant's work on a long message."""
 
 from __future__ import annotations
 
@@ -69,6 +69,22 @@ async def test_the_default_bound_is_twenty_calls(client: httpx.AsyncClient) -> N
     assert response.status_code == 200
     assert len(response.json()["tool_calls"]) == 20
     assert await _total_tasks(client, headers) == 20
+
+
+async def test_the_task_limit_holds_in_the_chat(app_factory: Callable[..., FastAPI]) -> None:
+    async with running(app_factory(TASKS_MAX_PER_USER=3)) as client:
+        headers = bearer((await signed_up(client))["access_token"])
+        response = await client.post(
+            "/api/v1/chat", headers=headers, json={"message": "add a and b and c and d"}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        results = [call["result"] for call in body["tool_calls"]]
+        assert [result["status"] for result in results] == ["ok", "ok", "ok", "error"]
+        assert results[3]["code"] == "TASK_LIMIT_REACHED"
+        assert results[3]["limit"] == 3
+        assert "I couldn't add “d”: you have 3 tasks" in body["response"]
+        assert await _total_tasks(client, headers) == 3
 
 
 class CountingHistory(list[HistoryItem]):

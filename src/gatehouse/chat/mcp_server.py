@@ -1,7 +1,8 @@
 """The task tools over the Model Context Protocol (stdio), as one user, for desktop assistants.
 
 It serves the very registry the chat assistants use (`gatehouse.chat.tools.TOOLS`); each
-call runs in a transaction of its own, committed when the tool succeeds.
+call runs in a transaction of its own, committed when the tool succeeds. The task limit
+(TASKS_MAX_PER_USER) holds here too.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from mcp.server.stdio import stdio_server
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gatehouse.chat import tools
+from gatehouse.core.config import Settings
 
 
 def build_server(
-    sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID
+    sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID, *, max_tasks: int
 ) -> Server[Any, Any]:
     server: Server[Any, Any] = Server("gatehouse-tasks")
+    caller = tools.Caller(user_id=user_id, max_tasks=max_tasks)
 
     @server.list_tools()  # type: ignore[no-untyped-call, untyped-decorator]
     async def list_tools() -> list[types.Tool]:
@@ -33,14 +36,21 @@ def build_server(
     @server.call_tool()  # type: ignore[untyped-decorator]
     async def call_tool(name: str, arguments: dict[str, Any]) -> list[types.TextContent]:
         async with sessionmaker() as db:
-            result = await tools.call_tool(db, user_id=user_id, name=name, arguments=arguments)
+            result = await tools.call_tool(db, caller=caller, name=name, arguments=arguments)
             await db.commit()
         return [types.TextContent(type="text", text=json.dumps(result))]
 
     return server
 
 
-async def serve_stdio(sessionmaker: async_sessionmaker[AsyncSession], user_id: uuid.UUID) -> None:
-    server = build_server(sessionmaker, user_id)
+async def serve_stdio(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    user_id: uuid.UUID,
+    settings: Settings | None = None,
+) -> None:
+    """Serve until stdin closes; `settings` (the environment's when not given) give the
+    task limit."""
+    settings = settings or Settings()
+    server = build_server(sessionmaker, user_id, max_tasks=settings.TASKS_MAX_PER_USER)
     async with stdio_server() as (read_stream, write_stream):
         await server.run(read_stream, write_stream, server.create_initialization_options())

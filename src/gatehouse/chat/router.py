@@ -55,6 +55,7 @@ async def _chat(
         message=data.message,
         conversation_id=conversation_id,
         max_tool_calls=settings.CHAT_MAX_TOOL_CALLS,
+        max_tasks=settings.TASKS_MAX_PER_USER,
     )
     return ChatResponse(
         conversation_id=result.conversation_id,

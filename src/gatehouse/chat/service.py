@@ -78,13 +78,14 @@ async def chat(
     message: str,
     conversation_id: uuid.UUID | None,
     max_tool_calls: int,
+    max_tasks: int,
     today: date | None = None,
 ) -> ChatResult:
     """Answer one message. The user's message is committed first, so it is kept even when
     the model fails (503); the assistant's answer and the tasks it changed land together.
 
     The message runs at most `max_tool_calls` tool calls; when the provider asked for more,
-    the answer says so (LIMIT_NOTE)."""
+    the answer says so (LIMIT_NOTE). The tools add no task past `max_tasks` for the user."""
     if conversation_id is not None:
         conversation = await get_conversation(
             db, owner_id=owner_id, conversation_id=conversation_id
@@ -113,8 +114,10 @@ async def chat(
     conversation.updated_at = now
     await db.commit()
 
+    caller = tools.Caller(user_id=owner_id, max_tasks=max_tasks)
+
     async def run_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        return await tools.call_tool(db, user_id=owner_id, name=name, arguments=arguments)
+        return await tools.call_tool(db, caller=caller, name=name, arguments=arguments)
 
     turn = Turn(
         history=history,

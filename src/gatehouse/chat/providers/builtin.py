@@ -182,11 +182,15 @@ class BuiltinAssistant:
                 result = await turn.call("add_task", arguments)
                 if turn.limit_reached:
                     break
-                lines.append(
-                    f"Added {_quote(_describe_task(result['task']))}."
-                    if result.get("status") == "ok"
-                    else "I couldn't add that task."
-                )
+                if result.get("status") == "ok":
+                    lines.append(f"Added {_quote(_describe_task(result['task']))}.")
+                elif result.get("code") == "TASK_LIMIT_REACHED":
+                    lines.append(
+                        f"I couldn't add {_quote(title[:200])}: you have {result.get('limit')} "
+                        "tasks, the most one account may have. Delete some to add more."
+                    )
+                else:
+                    lines.append("I couldn't add that task.")
             return lines
         return await self._change(action, turn, memory)
 
