@@ -31,6 +31,7 @@ async def test_the_mcp_server_lists_the_tools_and_adds_a_task(
             "DATABASE_URL": database_url,
             "SECRET_KEY": "mcp-test-secret-key-0123456789abcdef",
             "ENVIRONMENT": "development",
+            "TASKS_MAX_PER_USER": "2",
         },
     )
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
@@ -50,6 +51,9 @@ async def test_the_mcp_server_lists_the_tools_and_adds_a_task(
         result = json.loads(added.content[0].text)
         assert result["status"] == "ok"
         assert result["task"]["title"] == "from my desktop assistant"
+        over = await session.call_tool("add_task", {"title": "one too many"})
+        assert isinstance(over.content[0], TextContent)
+        assert json.loads(over.content[0].text)["code"] == "TASK_LIMIT_REACHED"
         completed = await session.call_tool("complete_task", {"task": "existing"})
         assert isinstance(completed.content[0], TextContent)
         assert json.loads(completed.content[0].text)["status"] == "ok"

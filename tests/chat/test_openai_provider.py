@@ -180,3 +180,43 @@ async def test_the_rounds_are_bounded(openai_app: FastAPI, fake: FakeOpenAI) -> 
         assert response.status_code == 200
         assert "too many steps" in response.json()["response"]
     assert len(fake.requests) == 6
+
+
+async def test_tool_calls_past_the_bound_run_nothing_and_the_model_is_told(
+    app_factory: Callable[..., FastAPI], fake: FakeOpenAI
+) -> None:
+    app = app_factory(
+        CHAT_PROVIDER="openai",
+        OPENAI_BASE_URL=f"http://127.0.0.1:{fake.port}/v1",
+        CHAT_MODEL="fake-model",
+        OPENAI_TIMEOUT_SECONDS=1.0,
+        CHAT_MAX_TOOL_CALLS=3,
+    )
+    fake.script = [
+        completion(
+            tool_calls=[tool_call("add_task", {"title": f"task {i}"}, f"c{i}") for i in range(8)]
+        ),
+        completion("I added what I could."),
+    ]
+    async with running(app) as client:
+        headers = bearer((await signed_up(client))["access_token"])
+        response = await _chat(client, headers, "add eight tasks")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert [c["arguments"]["title"] for c in body["tool_calls"]] == [
+            "task 0",
+            "task 1",
+            "task 2",
+        ]
+        assert body["response"].startswith("I added what I could.\n")
+        assert "I stopped after 3 tool calls" in body["response"]
+        assert sorted(t["title"] for t in await _tasks(client, headers)) == [
+            "task 0",
+            "task 1",
+            "task 2",
+        ]
+    tool_messages = [m for m in fake.requests[1]["messages"] if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in tool_messages] == [f"c{i}" for i in range(8)]
+    results = [json.loads(m["content"]) for m in tool_messages]
+    assert [r["status"] for r in results[:3]] == ["ok"] * 3
+    assert results[3:] == [{"status": "error", "error": "too many tool calls for one message"}] * 5

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import stat
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,12 +16,21 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from gatehouse import models
 from gatehouse.core.db import make_sessionmaker, utcnow
 from gatehouse.mail import service as mail_service
 from gatehouse.mail.backends import SmtpBackend
 from gatehouse.mail.models import OutboxMessage
 from gatehouse.mail.worker import MailWorker, backoff_seconds
-from tests.helpers import deliver_mail, link_token, register, running, unique_email
+from tests.helpers import (
+    PASSWORD,
+    assert_envelope,
+    deliver_mail,
+    link_token,
+    register,
+    running,
+    unique_email,
+)
 from tests.smtp import SmtpServer
 
 
@@ -104,6 +115,88 @@ async def test_after_the_last_attempt_the_message_stays_marked_failed(
         assert len(stopped_smtp_server.inbox.messages) == 1
 
 
+async def _stored_text(app: FastAPI) -> str:
+    """Every value of every row of every table, as one string."""
+    parts: list[str] = []
+    async with app.state.sessionmaker() as session:
+        for table in models.Base.metadata.sorted_tables:
+            for row in await session.execute(select(table)):
+                parts.extend(repr(value) for value in row)
+    return "\n".join(parts)
+
+
+async def test_a_delivered_mail_keeps_no_usable_token_in_the_database(
+    app_factory: Callable[..., FastAPI], smtp_server: SmtpServer
+) -> None:
+    app = smtp_app(app_factory, smtp_server)
+    async with running(app) as client:
+        user = await register(client)
+        response = await client.post("/api/v1/auth/forgot-password", json={"email": user["email"]})
+        assert response.status_code == 202
+        assert await deliver_mail(app) == 2
+        messages = {m["Subject"]: m for m in smtp_server.inbox.to(user["email"])}
+        verify = link_token(messages["Confirm your email address"], "verify")
+        reset = link_token(messages["Reset your password"], "reset-password")
+        html = messages["Reset your password"].get_body(("html",))
+        assert html is not None
+        assert f"reset-password?token={reset}" in html.get_content()  # the mail works
+
+        stored = await _stored_text(app)
+        for token in (verify, reset):
+            assert token not in stored
+        for row in await _outbox(app):
+            assert row.sent_at is not None
+            assert "token=[redacted]" in row.text
+            assert row.html is not None
+            assert "token=[redacted]" in row.html
+
+        # The links still work, once.
+        verified = await client.post("/api/v1/auth/verify", json={"token": verify})
+        assert verified.status_code == 200, verified.text
+        new_password = {"token": reset, "new_password": "a brand new passphrase"}
+        assert (
+            await client.post("/api/v1/auth/reset-password", json=new_password)
+        ).status_code == 200
+        assert_envelope(
+            await client.post("/api/v1/auth/reset-password", json=new_password),
+            400,
+            "INVALID_RESET_TOKEN",
+        )
+        old = await client.post(
+            "/api/v1/auth/login", json={"email": user["email"], "password": PASSWORD}
+        )
+        assert_envelope(old, 401, "INVALID_CREDENTIALS")
+
+
+def test_redaction_replaces_every_token_parameter_and_nothing_else() -> None:
+    text = (
+        "open http://x/reset?token=abc-DEF_123 now\n"
+        '<a href="http://x/verify?lang=en&amp;token=Zz9_-">go</a>\n'
+        "http://x/p?a=1&token=t0k&b=2 and token=plain stays"
+    )
+    assert mail_service.redact_secrets(text) == (
+        "open http://x/reset?token=[redacted] now\n"
+        '<a href="http://x/verify?lang=en&amp;token=[redacted]">go</a>\n'
+        "http://x/p?a=1&token=[redacted]&b=2 and token=plain stays"
+    )
+
+
+async def test_a_failed_attempt_keeps_the_link_for_the_next_one(
+    app_factory: Callable[..., FastAPI], stopped_smtp_server: SmtpServer
+) -> None:
+    app = smtp_app(app_factory, stopped_smtp_server)
+    async with running(app) as client:
+        user = await register(client)
+        assert await deliver_mail(app) == 0
+        (row,) = await _outbox(app)
+        assert "token=[redacted]" not in row.text
+        stopped_smtp_server.start()
+        await asyncio.sleep(0.05)
+        assert await deliver_mail(app) == 1
+        (message,) = stopped_smtp_server.inbox.to(user["email"])
+        assert link_token(message, "verify") != "[redacted]"
+
+
 def test_backoff_grows_exponentially_with_jitter() -> None:
     for attempt in range(1, 8):
         delay = backoff_seconds(attempt, base=2.0)
@@ -185,6 +278,30 @@ async def test_file_backend_writes_one_eml_per_message(
     files = sorted(directory.glob("*.eml"))
     assert len(files) == 2
     assert b"Subject: Confirm your email address" in files[0].read_bytes()
+
+
+async def test_file_backend_files_are_readable_by_the_service_alone(
+    app_factory: Callable[..., FastAPI], tmp_path: Path
+) -> None:
+    created = tmp_path / "new" / "outbox"
+    existing = tmp_path / "shared"
+    existing.mkdir()
+    existing.chmod(0o755)
+    previous = os.umask(0)  # the modes are the backend's own, not the umask's
+    try:
+        for directory in (created, existing):
+            app = app_factory(EMAIL_BACKEND="file", EMAIL_FILE_DIR=str(directory))
+            async with running(app) as client:
+                await register(client)
+                assert await deliver_mail(app) == 1
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(created.stat().st_mode) == 0o700
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o755  # left as the operator made it
+    files = [*created.glob("*.eml"), *existing.glob("*.eml")]
+    assert len(files) == 2
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 async def test_console_backend_logs_the_message_with_its_link(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from tests.helpers import assert_envelope, bearer, signed_up
+from tests.helpers import assert_envelope, bearer, running, signed_up
 
 TASKS = "/api/v1/tasks"
 
@@ -217,3 +219,24 @@ async def test_pagination(client: httpx.AsyncClient, alice: dict[str, str]) -> N
 
 async def test_tasks_need_a_token(client: httpx.AsyncClient) -> None:
     assert_envelope(await client.get(TASKS), 401, "NOT_AUTHENTICATED")
+
+
+async def test_a_user_has_at_most_tasks_max_per_user_tasks(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    async with running(app_factory(TASKS_MAX_PER_USER=3)) as client:
+        alice = bearer((await signed_up(client))["access_token"])
+        bob = bearer((await signed_up(client))["access_token"])
+        first = await _add(client, alice, title="one")
+        for title in ("two", "three"):
+            await _add(client, alice, title=title)
+        refused = await client.post(TASKS, headers=alice, json={"title": "four"})
+        error = assert_envelope(refused, 409, "TASK_LIMIT_REACHED")
+        assert error["details"] == {"limit": 3}
+        assert (await client.get(TASKS, headers=alice)).json()["total"] == 3
+        await _add(client, bob, title="bob's own")  # the limit is per user
+        # Editing is not adding; deleting makes room.
+        patched = await client.patch(f"{TASKS}/{first['id']}", headers=alice, json={"title": "1"})
+        assert patched.status_code == 200
+        assert (await client.delete(f"{TASKS}/{first['id']}", headers=alice)).status_code == 204
+        await _add(client, alice, title="four")

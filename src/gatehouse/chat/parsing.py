@@ -89,7 +89,9 @@ _RENAME = [
     re.compile(
         r"^(?:please\s+)?(?:rename|change|update|edit|retitle)\s+(.+?)\s+(?:to|into|as)\s+(.+)$"
     ),
-    re.compile(r"^(?:please\s+)?call\s+(.+?)\s+(.+?) instead$"),
+    # "call X Y instead": X is the first word, Y the rest. Two lazy `.+?` here (as it was)
+    # took quadratic time on a long "call a a a …" that never ends in "instead".
+    re.compile(r"^(?:please\s+)?call\s+(\S+)\s+(.+) instead$"),
 ]
 _DELETE = re.compile(
     r"^(?:please\s+|can you\s+|could you\s+)?"

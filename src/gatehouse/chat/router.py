@@ -17,6 +17,7 @@ from gatehouse.chat.schemas import (
     MessageRead,
     ToolCallRead,
 )
+from gatehouse.core.config import Settings, SettingsDep
 from gatehouse.core.db import DbDep
 from gatehouse.core.errors import (
     Forbidden,
@@ -39,7 +40,9 @@ router = APIRouter(
 )
 
 
-async def _chat(data: ChatRequest, user: User, db: DbDep, provider: ChatProvider) -> ChatResponse:
+async def _chat(
+    data: ChatRequest, user: User, db: DbDep, provider: ChatProvider, settings: Settings
+) -> ChatResponse:
     conversation_id = (
         parse_id(data.conversation_id, not_found=ConversationNotFound)
         if data.conversation_id
@@ -51,6 +54,8 @@ async def _chat(data: ChatRequest, user: User, db: DbDep, provider: ChatProvider
         provider=provider,
         message=data.message,
         conversation_id=conversation_id,
+        max_tool_calls=settings.CHAT_MAX_TOOL_CALLS,
+        max_tasks=settings.TASKS_MAX_PER_USER,
     )
     return ChatResponse(
         conversation_id=result.conversation_id,
@@ -61,10 +66,14 @@ async def _chat(data: ChatRequest, user: User, db: DbDep, provider: ChatProvider
 
 @router.post("/api/v1/chat", responses=error_responses(ConversationNotFound, ServiceUnavailable))
 async def chat(
-    data: ChatRequest, user: CurrentUser, db: DbDep, provider: ProviderDep
+    data: ChatRequest,
+    user: CurrentUser,
+    db: DbDep,
+    provider: ProviderDep,
+    settings: SettingsDep,
 ) -> ChatResponse:
     """Talk to the task assistant. Leave `conversation_id` out to start a conversation."""
-    return await _chat(data, user, db, provider)
+    return await _chat(data, user, db, provider, settings)
 
 
 @router.post(
@@ -72,12 +81,17 @@ async def chat(
     responses=error_responses(Forbidden, ConversationNotFound, ServiceUnavailable),
 )
 async def chat_as(
-    user_id: str, data: ChatRequest, user: CurrentUser, db: DbDep, provider: ProviderDep
+    user_id: str,
+    data: ChatRequest,
+    user: CurrentUser,
+    db: DbDep,
+    provider: ProviderDep,
+    settings: SettingsDep,
 ) -> ChatResponse:
     """The same as /api/v1/chat; `user_id` must be the caller's own id (403 otherwise)."""
     if user_id != str(user.id):
         raise Forbidden()
-    return await _chat(data, user, db, provider)
+    return await _chat(data, user, db, provider, settings)
 
 
 @router.get("/api/v1/conversations")

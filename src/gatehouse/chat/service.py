@@ -18,6 +18,10 @@ from gatehouse.core.db import utcnow
 from gatehouse.core.pagination import PageParams, PageResult, paginate
 
 TITLE_LENGTH = 80
+LIMIT_NOTE = (
+    "I stopped after {count} tool calls, the most one message may use. "
+    "Send the rest in another message."
+)
 
 
 @dataclass(frozen=True)
@@ -73,10 +77,15 @@ async def chat(
     provider: ChatProvider,
     message: str,
     conversation_id: uuid.UUID | None,
+    max_tool_calls: int,
+    max_tasks: int,
     today: date | None = None,
 ) -> ChatResult:
     """Answer one message. The user's message is committed first, so it is kept even when
-    the model fails (503); the assistant's answer and the tasks it changed land together."""
+    the model fails (503); the assistant's answer and the tasks it changed land together.
+
+    The message runs at most `max_tool_calls` tool calls; when the provider asked for more,
+    the answer says so (LIMIT_NOTE). The tools add no task past `max_tasks` for the user."""
     if conversation_id is not None:
         conversation = await get_conversation(
             db, owner_id=owner_id, conversation_id=conversation_id
@@ -105,15 +114,27 @@ async def chat(
     conversation.updated_at = now
     await db.commit()
 
-    async def run_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        return await tools.call_tool(db, user_id=owner_id, name=name, arguments=arguments)
+    caller = tools.Caller(user_id=owner_id, max_tasks=max_tasks)
 
-    turn = Turn(history=history, message=message, today=today or date.today(), run_tool=run_tool)
+    async def run_tool(name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        return await tools.call_tool(db, caller=caller, name=name, arguments=arguments)
+
+    turn = Turn(
+        history=history,
+        message=message,
+        today=today or date.today(),
+        run_tool=run_tool,
+        max_calls=max_tool_calls,
+    )
     try:
         response = await provider.respond(turn)
     except Exception:
         await db.rollback()  # no half-done tool work; the user's message stays
         raise
+    if turn.limit_reached:
+        response = "\n".join(
+            part for part in (response, LIMIT_NOTE.format(count=max_tool_calls)) if part
+        )
     answered = utcnow()
     db.add(
         ChatMessage(

@@ -1,9 +1,10 @@
 """The task tools: one registry for the built-in assistant, the OpenAI-compatible one and MCP.
 
 Each tool is a typed function with a JSON schema (from its Pydantic arguments) that calls
-`tasks.service` as the current user, in the caller's transaction. A tool that names a task
-accepts an id or a title; an unknown or ambiguous title gets a clarifying result rather
-than a guess or an error.
+`tasks.service` as the current user (a `Caller`), in the caller's transaction. A tool that
+names a task accepts an id or a title; an unknown or ambiguous title gets a clarifying
+result rather than a guess or an error, and a refusal of the tasks service (such as
+TaskLimitReached) is an error result with its code.
 """
 
 from __future__ import annotations
@@ -16,12 +17,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gatehouse.core.errors import AppError
 from gatehouse.core.pagination import PageParams
 from gatehouse.tasks import service as task_service
+from gatehouse.tasks.exceptions import TaskLimitReached
 from gatehouse.tasks.models import Priority, Task
 from gatehouse.tasks.schemas import DueDate
 
 LIST_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whom the tools act for, and that user's bound on tasks (TASKS_MAX_PER_USER)."""
+
+    user_id: uuid.UUID
+    max_tasks: int
 
 
 class AddTaskArgs(BaseModel):
@@ -87,23 +98,32 @@ async def resolve_task(db: AsyncSession, *, user_id: uuid.UUID, ref: str) -> Tas
     return {"status": "ambiguous", "query": ref, "candidates": [task_summary(t) for t in matches]}
 
 
-async def add_task(db: AsyncSession, user_id: uuid.UUID, args: AddTaskArgs) -> dict[str, Any]:
-    task = await task_service.add_task(
-        db,
-        owner_id=user_id,
-        title=args.title,
-        description=args.description,
-        priority=args.priority,
-        due_date=args.due_date,
-    )
+def error_result(error: AppError) -> dict[str, Any]:
+    """A refusal of the tasks service, as a result the model can read."""
+    return {"status": "error", "code": error.code, "error": error.detail_message, **error.details}
+
+
+async def add_task(db: AsyncSession, caller: Caller, args: AddTaskArgs) -> dict[str, Any]:
+    try:
+        task = await task_service.add_task(
+            db,
+            owner_id=caller.user_id,
+            max_tasks=caller.max_tasks,
+            title=args.title,
+            description=args.description,
+            priority=args.priority,
+            due_date=args.due_date,
+        )
+    except TaskLimitReached as error:  # nothing was written: the turn goes on
+        return error_result(error)
     return {"status": "ok", "task": task_summary(task)}
 
 
-async def list_tasks(db: AsyncSession, user_id: uuid.UUID, args: ListTasksArgs) -> dict[str, Any]:
+async def list_tasks(db: AsyncSession, caller: Caller, args: ListTasksArgs) -> dict[str, Any]:
     completed = {"all": None, "pending": False, "completed": True}[args.status]
     page = await task_service.list_tasks(
         db,
-        owner_id=user_id,
+        owner_id=caller.user_id,
         params=PageParams(page_size=LIST_LIMIT),
         completed=completed,
         q=args.q,
@@ -118,29 +138,29 @@ async def list_tasks(db: AsyncSession, user_id: uuid.UUID, args: ListTasksArgs) 
 
 
 async def _change(
-    db: AsyncSession, user_id: uuid.UUID, ref: str, fields: dict[str, Any]
+    db: AsyncSession, caller: Caller, ref: str, fields: dict[str, Any]
 ) -> dict[str, Any]:
-    target = await resolve_task(db, user_id=user_id, ref=ref)
+    target = await resolve_task(db, user_id=caller.user_id, ref=ref)
     if isinstance(target, dict):
         return target
     await task_service.change_task(db, task=target, fields=fields)
     return {"status": "ok", "task": task_summary(target)}
 
 
-async def complete_task(db: AsyncSession, user_id: uuid.UUID, args: TaskRef) -> dict[str, Any]:
-    return await _change(db, user_id, args.task, {"completed": True})
+async def complete_task(db: AsyncSession, caller: Caller, args: TaskRef) -> dict[str, Any]:
+    return await _change(db, caller, args.task, {"completed": True})
 
 
-async def update_task(db: AsyncSession, user_id: uuid.UUID, args: UpdateTaskArgs) -> dict[str, Any]:
+async def update_task(db: AsyncSession, caller: Caller, args: UpdateTaskArgs) -> dict[str, Any]:
     fields = args.model_dump(exclude_unset=True, exclude={"task"})
     fields = {k: v for k, v in fields.items() if v is not None or k in ("description", "due_date")}
     if not fields:
         return {"status": "nothing_to_change", "query": args.task}
-    return await _change(db, user_id, args.task, fields)
+    return await _change(db, caller, args.task, fields)
 
 
-async def delete_task(db: AsyncSession, user_id: uuid.UUID, args: TaskRef) -> dict[str, Any]:
-    target = await resolve_task(db, user_id=user_id, ref=args.task)
+async def delete_task(db: AsyncSession, caller: Caller, args: TaskRef) -> dict[str, Any]:
+    target = await resolve_task(db, user_id=caller.user_id, ref=args.task)
     if isinstance(target, dict):
         return target
     summary = task_summary(target)
@@ -153,7 +173,7 @@ class Tool:
     name: str
     description: str
     arguments: type[BaseModel]
-    run: Callable[[AsyncSession, uuid.UUID, Any], Awaitable[dict[str, Any]]]
+    run: Callable[[AsyncSession, Caller, Any], Awaitable[dict[str, Any]]]
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -190,10 +210,10 @@ TOOLS: dict[str, Tool] = {
 
 
 async def call_tool(
-    db: AsyncSession, *, user_id: uuid.UUID, name: str, arguments: dict[str, Any]
+    db: AsyncSession, *, caller: Caller, name: str, arguments: dict[str, Any]
 ) -> dict[str, Any]:
-    """Run a tool as the user. Unknown tools and invalid arguments are results, not errors,
-    so that a model can read them and correct itself."""
+    """Run a tool as the caller. Unknown tools, invalid arguments and refusals (the task
+    limit) are results, not errors, so that a model can read them and correct itself."""
     tool = TOOLS.get(name)
     if tool is None:
         return {"status": "error", "error": f"unknown tool {name!r}", "tools": sorted(TOOLS)}
@@ -204,4 +224,4 @@ async def call_tool(
             {"loc": [str(p) for p in err["loc"]], "msg": err["msg"]} for err in exc.errors()
         ]
         return {"status": "error", "error": "invalid arguments", "details": problems}
-    return await tool.run(db, user_id, args)
+    return await tool.run(db, caller, args)

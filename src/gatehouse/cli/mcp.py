@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from gatehouse.cli.common import fail, open_database
+from gatehouse.cli.common import fail, load_settings, open_database
 
 
 def mcp_server(
@@ -20,13 +20,17 @@ def mcp_server(
     from gatehouse.chat.mcp_server import serve_stdio
     from gatehouse.users import service as users_service
 
+    settings = load_settings()
+
     async def serve() -> None:
-        async with open_database() as database:
+        async with open_database(settings) as database:
             async with database.session() as db:
                 account = await users_service.find_user_by_email(db, email=user)
             if account is None or not account.is_active:
                 raise fail(f"error: no active user with email {user}")
-            await serve_stdio(database.sessionmaker, account.id)
+            await serve_stdio(
+                database.sessionmaker, account.id, max_tasks=settings.TASKS_MAX_PER_USER
+            )
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())

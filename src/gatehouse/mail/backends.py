@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
@@ -31,15 +32,27 @@ class ConsoleBackend:
 
 
 class FileBackend:
-    """One .eml file per message in a directory."""
+    """One .eml file per message in a directory, readable by the service's user alone.
+
+    The messages hold live reset and verification links, so each file is written 0600;
+    the directory, when the backend creates it, is 0700. An existing directory keeps its
+    mode (it may be shared, such as /tmp): the files in it are private either way.
+    """
+
+    FILE_MODE = 0o600
+    DIRECTORY_MODE = 0o700
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
     def _write(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=self.DIRECTORY_MODE, parents=True, exist_ok=True)
         name = str(message["Message-ID"]).strip("<>").replace("@", "_").replace("/", "_")
-        (self.directory / f"{name}.eml").write_bytes(bytes(message))
+        path = self.directory / f"{name}.eml"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.FILE_MODE)
+        with os.fdopen(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), self.FILE_MODE)  # a file that was there keeps no wider mode
+            handle.write(bytes(message))
 
     async def send(self, message: EmailMessage) -> None:
         await anyio.to_thread.run_sync(self._write, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
@@ -23,6 +24,12 @@ SUBJECTS: dict[Template, str] = {
 }
 
 
+# Context values a user typed (their name): cut to USER_TEXT_LENGTH characters in the text
+# and the HTML part alike. The HTML part escapes every value it prints (autoescape).
+USER_TEXT = frozenset({"name"})
+USER_TEXT_LENGTH = 100
+
+
 @cache
 def _templates() -> Environment:
     return Environment(
@@ -33,18 +40,41 @@ def _templates() -> Environment:
     )
 
 
+def _bounded(key: str, value: Any) -> Any:
+    if key in USER_TEXT and isinstance(value, str):
+        return value[:USER_TEXT_LENGTH]
+    return value
+
+
 def render(template: Template, context: dict[str, Any]) -> tuple[str, str, str]:
-    """(subject, text, html) of a message."""
+    """(subject, text, html) of a message; what the user typed is cut to USER_TEXT_LENGTH."""
+    context = {key: _bounded(key, value) for key, value in context.items()}
     environment = _templates()
     text = environment.get_template(f"{template}.txt").render(**context)
     html = environment.get_template(f"{template}.html").render(**context)
     return SUBJECTS[template], text, html
 
 
+# A secret travels in a mail only as the `token` query parameter of a link
+# (`…?token=…`, `…&token=…`, or `&amp;token=…` in HTML); once the message is delivered its
+# stored copy keeps the link with the value replaced (see `redact_secrets`).
+_TOKEN_PARAMETER = re.compile(r"((?:[?&]|&amp;)token=)[^&\s\"'<>]+")
+REDACTED = "[redacted]"
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with the value of every `token=` link parameter replaced by `[redacted]`."""
+    return _TOKEN_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
+
+
 async def enqueue(
     db: AsyncSession, *, to: str, template: Template, context: dict[str, Any]
 ) -> OutboxMessage:
-    """Add a message to the outbox, in the caller's transaction (flushed, not committed)."""
+    """Add a message to the outbox, in the caller's transaction (flushed, not committed).
+
+    A secret goes into a link as its `token` query parameter and nowhere else: the worker
+    removes it from the stored text and HTML when it marks the message sent.
+    """
     subject, text, html = render(template, context)
     message = OutboxMessage(to=to, subject=subject, text=text, html=html)
     db.add(message)

@@ -24,6 +24,7 @@ from gatehouse.core.config import Settings
 from gatehouse.core.db import utcnow
 from gatehouse.mail.backends import MailBackend
 from gatehouse.mail.models import OutboxMessage
+from gatehouse.mail.service import redact_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +144,15 @@ class MailWorker:
                 )
             await db.commit()
             return False
+        # Marked sent in the same UPDATE that takes the links' tokens out of the stored copy:
+        # a delivered message keeps nothing that would still open an account.
         message.attempts += 1
         message.sent_at = now
         message.claimed_until = None
         message.last_error = None
+        message.text = redact_secrets(message.text)
+        if message.html is not None:
+            message.html = redact_secrets(message.html)
         await db.commit()
         return True
 

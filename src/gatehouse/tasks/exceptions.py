@@ -9,3 +9,11 @@ class TaskNotFound(AppError):
     code = "NOT_FOUND"
     status = 404
     message = "Task not found"
+
+
+class TaskLimitReached(AppError):
+    """The owner has TASKS_MAX_PER_USER tasks already; `details.limit` says how many."""
+
+    code = "TASK_LIMIT_REACHED"
+    status = 409
+    message = "You have as many tasks as one account may have; delete some to add more"

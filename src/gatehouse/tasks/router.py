@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 
 from gatehouse.auth.dependencies import CurrentUser
+from gatehouse.core.config import SettingsDep
 from gatehouse.core.db import DbDep
 from gatehouse.core.errors import InvalidToken, NotAuthenticated, RateLimited, ValidationFailed
 from gatehouse.core.openapi import error_responses
@@ -14,7 +15,7 @@ from gatehouse.core.pagination import Page, PageParamsDep
 from gatehouse.core.ratelimit import default_rate_limit
 from gatehouse.tasks import service as task_service
 from gatehouse.tasks.dependencies import OwnedTask
-from gatehouse.tasks.exceptions import TaskNotFound
+from gatehouse.tasks.exceptions import TaskLimitReached, TaskNotFound
 from gatehouse.tasks.schemas import TaskCreate, TaskRead, TaskReplace, TaskSort, TaskUpdate
 
 router = APIRouter(
@@ -41,12 +42,18 @@ async def list_tasks(
     return Page.of(result, [TaskRead.model_validate(task) for task in result.items])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, responses=error_responses(ValidationFailed))
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(TaskLimitReached, ValidationFailed),
+)
 async def create_task(
-    data: TaskCreate, user: CurrentUser, db: DbDep, response: Response
+    data: TaskCreate, user: CurrentUser, db: DbDep, response: Response, settings: SettingsDep
 ) -> TaskRead:
-    """Add a task to your list."""
-    task = await task_service.create_task(db, owner_id=user.id, fields=data.model_dump())
+    """Add a task to your list (409 `TASK_LIMIT_REACHED` at TASKS_MAX_PER_USER tasks)."""
+    task = await task_service.create_task(
+        db, owner_id=user.id, max_tasks=settings.TASKS_MAX_PER_USER, fields=data.model_dump()
+    )
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     return TaskRead.model_validate(task)
 

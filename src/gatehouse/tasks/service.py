@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.core.db import utcnow
 from gatehouse.core.pagination import PageParams, PageResult, contains_pattern, paginate
-from gatehouse.tasks.exceptions import TaskNotFound
+from gatehouse.tasks.exceptions import TaskLimitReached, TaskNotFound
 from gatehouse.tasks.models import DUE_DATE_MISSING, PRIORITY_RANK, Priority, Task
 
 # Each sort ends with the id so pages never overlap or skip; null due dates sort last.
@@ -75,17 +75,30 @@ async def find_tasks_by_title(db: AsyncSession, *, owner_id: uuid.UUID, title: s
     return list(result)
 
 
+async def count_tasks(db: AsyncSession, *, owner_id: uuid.UUID) -> int:
+    """How many tasks the owner has (one index range)."""
+    return int(await db.scalar(select(func.count()).where(Task.user_id == owner_id)) or 0)
+
+
 async def add_task(
     db: AsyncSession,
     *,
     owner_id: uuid.UUID,
+    max_tasks: int,
     title: str,
     description: str | None = None,
     completed: bool = False,
     priority: Priority = Priority.MEDIUM,
     due_date: date | None = None,
 ) -> Task:
-    """Add a task to the owner's list (flushed, not committed)."""
+    """Add a task to the owner's list (flushed, not committed); TaskLimitReached when the
+    owner has `max_tasks` (TASKS_MAX_PER_USER) already.
+
+    The count and the insert are not atomic: requests racing at the limit may pass it by
+    a few tasks. It is a bound on abuse, not an exact quota.
+    """
+    if await count_tasks(db, owner_id=owner_id) >= max_tasks:
+        raise TaskLimitReached(details={"limit": max_tasks})
     task = Task(
         user_id=owner_id,
         title=title,
@@ -117,9 +130,11 @@ async def delete_task(db: AsyncSession, *, task: Task) -> None:
 # The use cases of the tasks API: each is one helper above, committed.
 
 
-async def create_task(db: AsyncSession, *, owner_id: uuid.UUID, fields: dict[str, Any]) -> Task:
-    """Add a task to the owner's list."""
-    task = await add_task(db, owner_id=owner_id, **fields)
+async def create_task(
+    db: AsyncSession, *, owner_id: uuid.UUID, max_tasks: int, fields: dict[str, Any]
+) -> Task:
+    """Add a task to the owner's list, unless it holds `max_tasks` already."""
+    task = await add_task(db, owner_id=owner_id, max_tasks=max_tasks, **fields)
     await db.commit()
     return task
 

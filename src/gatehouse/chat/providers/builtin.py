@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import anyio.to_thread
+
 from gatehouse.chat.parsing import (
     Action,
     clean_title,
@@ -59,12 +62,31 @@ def _remembered_tasks(
     return acted, listed
 
 
-def _resolve_refs(item: str, turn: Turn) -> list[str] | None:
+class _Memory:
+    """The tasks last acted on and last listed, worked out again only after a new call.
+
+    Working them out reads the whole history; once per item of a long message ("finish
+    it and it and it …") that was quadratic.
+    """
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self._calls_seen = -1
+        self._tasks: tuple[list[str], list[str]] = ([], [])
+
+    def tasks(self) -> tuple[list[str], list[str]]:
+        if self._calls_seen != len(self.turn.calls):
+            self._tasks = _remembered_tasks(self.turn.history, self.turn.calls)
+            self._calls_seen = len(self.turn.calls)
+        return self._tasks
+
+
+def _resolve_refs(item: str, memory: _Memory) -> list[str] | None:
     """Ids for "it", "them", "the second one"; None when `item` is a title."""
     reference = parse_reference(item)
     if reference is None:
         return None
-    acted, listed = _remembered_tasks(turn.history, turn.calls)
+    acted, listed = memory.tasks()
     if reference.kind == "it":
         return (acted or listed)[-1:] if (acted or listed) else []
     if reference.kind == "them":
@@ -107,13 +129,24 @@ def _clarify(result: dict[str, Any]) -> str:
 class BuiltinAssistant:
     """Understands plain requests without any model or network."""
 
+    def __init__(self) -> None:
+        # Parsing is linear, yet a 10,000-character message is still some milliseconds of
+        # regular expressions. It runs in one worker thread: the event loop then waits at
+        # most a GIL switch interval for it, where parsing on the loop would hold it for the
+        # whole message. One thread, not one per message: with the GIL, several parsing
+        # threads would make the loop wait behind each of them (see bench/chat_parse.py).
+        self._parsing = anyio.CapacityLimiter(1)
+
     async def respond(self, turn: Turn) -> str:
-        actions = parse_actions(turn.message)
+        actions = await anyio.to_thread.run_sync(parse_actions, turn.message, limiter=self._parsing)
         if not actions:
             return self._small_talk(turn.message)
         lines: list[str] = []
+        memory = _Memory(turn)
         for action in actions:
-            lines.extend(await self._perform(action, turn))
+            lines.extend(await self._perform(action, turn, memory))
+            if turn.limit_reached:  # the rest of the message is left undone
+                break
         return "\n".join(line for line in lines if line)
 
     @staticmethod
@@ -128,12 +161,12 @@ class BuiltinAssistant:
             "“what's on my list?” or “help”."
         )
 
-    async def _perform(self, action: Action, turn: Turn) -> list[str]:
+    async def _perform(self, action: Action, turn: Turn, memory: _Memory) -> list[str]:
         if action.kind == "help":
             return [HELP]
         if action.kind == "list":
             result = await turn.call("list_tasks", {"status": action.status})
-            return [self._describe_list(result)]
+            return [] if turn.limit_reached else [self._describe_list(result)]
         if action.kind == "add":
             lines = []
             for item in action.items:
@@ -147,31 +180,41 @@ class BuiltinAssistant:
                 if due:
                     arguments["due_date"] = due.isoformat()
                 result = await turn.call("add_task", arguments)
-                lines.append(
-                    f"Added {_quote(_describe_task(result['task']))}."
-                    if result.get("status") == "ok"
-                    else "I couldn't add that task."
-                )
+                if turn.limit_reached:
+                    break
+                if result.get("status") == "ok":
+                    lines.append(f"Added {_quote(_describe_task(result['task']))}.")
+                elif result.get("code") == "TASK_LIMIT_REACHED":
+                    lines.append(
+                        f"I couldn't add {_quote(title[:200])}: you have {result.get('limit')} "
+                        "tasks, the most one account may have. Delete some to add more."
+                    )
+                else:
+                    lines.append("I couldn't add that task.")
             return lines
-        return await self._change(action, turn)
+        return await self._change(action, turn, memory)
 
-    async def _targets(self, item: str, turn: Turn) -> list[str] | str:
-        refs = _resolve_refs(item, turn)
+    @staticmethod
+    def _targets(item: str, memory: _Memory) -> list[str] | str:
+        refs = _resolve_refs(item, memory)
         if refs is None:
             return [clean_title(item)]
         if not refs:
             return "Which task do you mean? I don't know what “" + item + "” refers to yet."
         return refs
 
-    async def _change(self, action: Action, turn: Turn) -> list[str]:
+    async def _change(self, action: Action, turn: Turn, memory: _Memory) -> list[str]:
         lines: list[str] = []
         for item in action.items:
-            targets = await self._targets(item, turn)
+            targets = self._targets(item, memory)
             if isinstance(targets, str):
                 lines.append(targets)
                 continue
             for target in targets:
-                lines.append(await self._change_one(action, target, turn))
+                line = await self._change_one(action, target, turn)
+                if turn.limit_reached:
+                    return lines
+                lines.append(line)
         return lines
 
     async def _change_one(self, action: Action, target: str, turn: Turn) -> str:

@@ -2,7 +2,9 @@
 
 The loop sends the conversation and the tool schemas, runs the tool calls the model asks
 for, feeds their results back, and stops when the model answers in words, or after
-MAX_ROUNDS. Timeouts and provider errors become ServiceUnavailable (503), never a 500.
+MAX_ROUNDS. Calls past the message's bound (CHAT_MAX_TOOL_CALLS) run nothing: the model
+gets an error result for each (see `Turn.call`). Timeouts and provider errors become
+ServiceUnavailable (503), never a 500.
 """
 
 from __future__ import annotations
@@ -136,9 +138,7 @@ class OpenAIAssistant:
                 "status": "error",
                 "error": f"arguments are not a JSON object: {exc}",
             }
-            turn.calls.append(
-                {"name": name, "arguments": {"raw": str(raw)[:500]}, "result": result}
-            )
+            turn.record(name, {"raw": str(raw)[:500]}, result)
         else:
             result = await turn.call(name, arguments)
         return {
