@@ -3,15 +3,18 @@ built-in assistant's work on a long message."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
 from gatehouse.chat.providers.base import TOO_MANY_CALLS, HistoryItem, Turn
 from gatehouse.chat.providers.builtin import BuiltinAssistant
+from gatehouse.chat.tools import Caller, call_tool
 from tests.helpers import bearer, running, signed_up
 
 
@@ -116,3 +119,22 @@ async def test_it_and_them_read_the_history_once_per_call_not_once_per_item() ->
     answer = await BuiltinAssistant().respond(turn)
     assert answer.count("Which task do you mean?") == 501
     assert history.reads == 1
+
+
+@pytest.mark.parametrize("text", ["milk\x00", "tea\x1b[2J", "bad\ud800"])
+async def test_tool_arguments_with_control_characters_are_an_error_result_not_a_500(
+    app: FastAPI, client: httpx.AsyncClient, text: str
+) -> None:
+    """A model or an MCP client does not pass through the HTTP input guard; the tools
+    refuse the same text (on PostgreSQL a NUL would otherwise fail the insert)."""
+    account = await signed_up(client)
+    user_id = uuid.UUID(account["user"]["id"])
+    async with app.state.sessionmaker() as db:
+        caller = Caller(user_id=user_id, max_tasks=10)
+        result = await call_tool(db, caller=caller, name="add_task", arguments={"title": text})
+        assert result["status"] == "error"
+        assert result["error"] == "invalid arguments"
+        listed = await call_tool(db, caller=caller, name="list_tasks", arguments={"q": text})
+        assert listed["status"] == "error"
+    tasks = await client.get("/api/v1/tasks", headers=bearer(account["access_token"]))
+    assert tasks.json()["total"] == 0

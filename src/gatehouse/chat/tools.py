@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.core.errors import AppError
+from gatehouse.core.inputs import string_problem
 from gatehouse.core.pagination import PageParams
 from gatehouse.tasks import service as task_service
 from gatehouse.tasks.exceptions import TaskLimitReached
@@ -35,21 +36,33 @@ class Caller:
     max_tasks: int
 
 
-class AddTaskArgs(BaseModel):
+class ToolArguments(BaseModel):
+    """Arguments a model (or an MCP client) sends: plain text only, as the HTTP input
+    guard requires of every request, since they do not pass through it."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if isinstance(value, str) and string_problem(value) is not None:
+            raise ValueError("must not contain control characters")
+        return value
+
+
+class AddTaskArgs(ToolArguments):
     title: str = Field(min_length=1, max_length=200, description="What to do")
     description: str | None = Field(default=None, max_length=1000)
     priority: Priority = Priority.MEDIUM
     due_date: DueDate = None
 
 
-class ListTasksArgs(BaseModel):
+class ListTasksArgs(ToolArguments):
     status: Literal["all", "pending", "completed"] = Field(
         default="all", description="Which tasks to list"
     )
     q: str | None = Field(default=None, max_length=200, description="Words in title or description")
 
 
-class TaskRef(BaseModel):
+class TaskRef(ToolArguments):
     task: str = Field(min_length=1, max_length=200, description="The task's id or its title")
 
 
