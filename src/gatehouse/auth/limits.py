@@ -12,7 +12,6 @@ token is good for one account only, so it cannot be used to spray or mail-bomb o
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
@@ -25,7 +24,7 @@ from gatehouse.core.errors import RateLimited
 from gatehouse.core.origin import client_network
 from gatehouse.core.ratelimit import Identify, Limit, by_ip, limiter_of, rate_limit
 from gatehouse.users import service as users_service
-from gatehouse.users.emails import normalize_email
+from gatehouse.users.emails import email_digest, normalize_email
 
 LOGIN = Limit("login", "RATE_LIMIT_LOGIN")
 LOGIN_IP = Limit("login_ip", "RATE_LIMIT_LOGIN_IP")
@@ -39,7 +38,7 @@ Hits = tuple[tuple[Limit, tuple[str, ...]], ...]
 
 def email_key(email: str) -> str:
     """A limit identifier for an email: hashed, so the store holds no addresses."""
-    return hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
+    return email_digest(email)
 
 
 async def submitted_email(request: Request, field: str) -> str:

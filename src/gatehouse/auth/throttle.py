@@ -11,13 +11,12 @@ device: strangers' failures do not slow it, and its own failures slow only it.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from gatehouse.core.clock import Clock, SystemClock
 from gatehouse.core.errors import RateLimited
 from gatehouse.core.ratelimit import CounterStore
-from gatehouse.users.emails import normalize_email
+from gatehouse.users.emails import email_digest
 
 FREE_FAILURES = 5
 THROTTLE_BASE_SECONDS = 2.0
@@ -51,7 +50,7 @@ def delay_after(failures: int) -> float:
 def throttle_keys(email: str, device: str | None = None) -> tuple[str, str]:
     """The counters of one email (or of one known device of it): its failures, and the
     delay it is waiting out."""
-    digest = hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
+    digest = email_digest(email)
     scope = f"{digest}:device:{device}" if device else digest
     return f"failures:{scope}", f"waiting:{scope}"
 

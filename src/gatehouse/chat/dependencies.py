@@ -12,7 +12,9 @@ from gatehouse.chat.exceptions import ConversationNotFound
 from gatehouse.chat.models import Conversation
 from gatehouse.chat.providers.base import ChatProvider
 from gatehouse.core.db import DbDep
+from gatehouse.core.errors import Forbidden
 from gatehouse.core.ids import parse_id
+from gatehouse.users.models import User
 
 
 async def owned_conversation(conversation_id: str, user: CurrentUser, db: DbDep) -> Conversation:
@@ -24,10 +26,18 @@ async def owned_conversation(conversation_id: str, user: CurrentUser, db: DbDep)
     )
 
 
+async def user_in_path(user_id: str, user: CurrentUser) -> User:
+    """The caller, when the path names the caller's own id; any other id is 403."""
+    if user_id != str(user.id):
+        raise Forbidden()
+    return user
+
+
 def _provider(request: Request) -> ChatProvider:
     provider: ChatProvider = request.app.state.chat_provider
     return provider
 
 
 OwnedConversation = Annotated[Conversation, Depends(owned_conversation)]
+UserInPath = Annotated[User, Depends(user_in_path)]
 ProviderDep = Annotated[ChatProvider, Depends(_provider)]

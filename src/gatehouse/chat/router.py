@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from gatehouse.auth.dependencies import CurrentUser
 from gatehouse.chat import service as chat_service
-from gatehouse.chat.dependencies import OwnedConversation, ProviderDep
+from gatehouse.chat.dependencies import OwnedConversation, ProviderDep, UserInPath
 from gatehouse.chat.exceptions import ConversationNotFound
 from gatehouse.chat.providers.base import ChatProvider
 from gatehouse.chat.schemas import (
@@ -81,16 +81,13 @@ async def chat(
     responses=error_responses(Forbidden, ConversationNotFound, ServiceUnavailable),
 )
 async def chat_as(
-    user_id: str,
     data: ChatRequest,
-    user: CurrentUser,
+    user: UserInPath,
     db: DbDep,
     provider: ProviderDep,
     settings: SettingsDep,
 ) -> ChatResponse:
     """The same as /api/v1/chat; `user_id` must be the caller's own id (403 otherwise)."""
-    if user_id != str(user.id):
-        raise Forbidden()
     return await _chat(data, user, db, provider, settings)
 
 
