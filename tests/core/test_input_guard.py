@@ -482,3 +482,22 @@ async def test_the_guard_stops_when_the_client_leaves_and_passes_other_scopes_on
     assert (recorder.called, recorder.sent) == (False, [])
     await guard({"type": "lifespan"}, recorder.receive, recorder.send)
     assert recorder.called
+
+
+async def test_raw_non_ascii_bytes_in_a_form_are_refused_not_misread(
+    client: httpx.AsyncClient,
+) -> None:
+    """The framework reads raw form bytes as latin-1: UTF-8 sent unencoded would reach a
+    route as other characters (C1 controls among them). Browsers percent-encode."""
+    response = await client.post(
+        "/users",
+        content="email=eu\u20ac@example.com&password=Correct-horse-9".encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert_envelope(response, 422, "VALIDATION_ERROR")
+    encoded = await client.post(
+        "/users",
+        content=b"email=eu%E2%82%AC%40example.com&password=Correct-horse-9",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert encoded.status_code != 500

@@ -313,3 +313,19 @@ async def test_refused_attempts_keep_a_limit_refusing_while_they_go_on(
             assert retry.headers["retry-after"] == "1"
         clock.advance(1.0)  # a whole quiet window since the last refused attempt
         assert (await _login(client, user["email"], PASSWORD)).status_code == 200
+
+
+async def test_spellings_of_one_address_share_the_forgot_password_limit(
+    app_factory: Callable[..., FastAPI],
+) -> None:
+    app = limited(app_factory, RATE_LIMIT_FORGOT_PASSWORD="3/15minutes")
+    async with running(app) as client:
+        user = await register(client)
+        local, _, domain = user["email"].partition("@")
+        # A fullwidth letter in the domain: the route's email validation maps it back.
+        fullwidth = f"{local}@{chr(ord(domain[0]) + 0xFEE0)}{domain[1:]}"
+        for email in (user["email"], user["email"].upper(), fullwidth):
+            response = await client.post("/api/v1/auth/forgot-password", json={"email": email})
+            assert response.status_code == 202
+        refused = await client.post("/api/v1/auth/forgot-password", json={"email": fullwidth})
+        assert_rate_limited(refused)

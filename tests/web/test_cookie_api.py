@@ -255,3 +255,22 @@ async def test_same_site_and_headerless_requests_are_served(
     assert login.status_code == 200
     profile = await client.get("/profile", headers={"Sec-Fetch-Site": "cross-site"})
     assert profile.status_code == 200  # reading is not a state change
+
+
+async def test_a_rebound_host_name_gets_no_reset_token_in_development(app: FastAPI) -> None:
+    """DNS rebinding: a page on evil.example whose name now points at 127.0.0.1 is same
+    origin with a development server and its connection is local; the name is not ours."""
+    async with running(app) as client:
+        email = unique_email()
+        await client.post("/users", data={"email": email, "password": PASSWORD})
+        rebound = await client.post(
+            "http://evil.example:8000/reset_password",
+            data={"email": email},
+            headers={"Origin": "http://evil.example:8000", "Sec-Fetch-Site": "same-origin"},
+        )
+        assert rebound.status_code == 200
+        assert "reset_token" not in rebound.json()
+        by_loopback_name = await client.post(
+            "http://localhost:8000/reset_password", data={"email": email}
+        )
+        assert "reset_token" in by_loopback_name.json()

@@ -24,7 +24,7 @@ from gatehouse.core.errors import RateLimited
 from gatehouse.core.origin import client_network
 from gatehouse.core.ratelimit import Identify, Limit, by_ip, limiter_of, rate_limit
 from gatehouse.users import service as users_service
-from gatehouse.users.emails import email_digest, normalize_email
+from gatehouse.users.emails import canonical_email, email_digest
 
 LOGIN = Limit("login", "RATE_LIMIT_LOGIN")
 LOGIN_IP = Limit("login_ip", "RATE_LIMIT_LOGIN_IP")
@@ -55,7 +55,7 @@ async def submitted_email(request: Request, field: str) -> str:
             value = (await request.form()).get(field)
     except Exception:  # malformed bodies are the route's to refuse (422)
         return ""
-    return normalize_email(value) if isinstance(value, str) else ""
+    return canonical_email(value) if isinstance(value, str) else ""
 
 
 def by_email(field: str) -> Identify:

@@ -36,6 +36,7 @@ CONTROL: _Kind = (
     "Control characters are not allowed (except tab, line feed and carriage return)",
 )
 NOT_UTF8: _Kind = ("string_unicode", "Input should be valid UTF-8 text")
+NOT_ENCODED: _Kind = ("string_unicode", "Non-ASCII characters must be percent-encoded")
 JSON_INVALID: _Kind = ("json_invalid", "JSON decode error")
 FORM_INVALID: _Kind = ("multipart_invalid", "The multipart form could not be parsed")
 
@@ -70,6 +71,11 @@ def urlencoded_problems(raw: bytes, where: str) -> Iterator[Problem]:
         if not pair:
             continue
         raw_name, _, raw_value = pair.partition(b"=")
+        if not pair.isascii():
+            # Browsers percent-encode; the framework reads raw bytes as latin-1, which
+            # would turn UTF-8 into other characters (C1 controls among them).
+            yield _problem((where, _decode_component(raw_name)[0]), NOT_ENCODED)
+            continue
         name, name_is_utf8 = _decode_component(raw_name)
         value, value_is_utf8 = _decode_component(raw_value)
         if not (name_is_utf8 and value_is_utf8):

@@ -1,7 +1,10 @@
 """The one form an email is stored, compared, counted and hashed in."""
 
+import contextlib
 import hashlib
 import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
 
 
 def normalize_email(email: str) -> str:
@@ -15,3 +18,13 @@ def email_digest(email: str) -> str:
     """An identifier for an email in counters and limits: the SHA-256 of its normal form
     (shortened), so the store holds no addresses."""
     return hashlib.sha256(normalize_email(email).encode()).hexdigest()[:32]
+
+
+def canonical_email(email: str) -> str:
+    """The account an address typed by a client stands for, as the routes that validate
+    emails see it: email-validator's normal form (which maps a domain written in fullwidth
+    letters to ASCII), normalised; an address it refuses is only normalised. Limits key on
+    this, so spellings of one address share one counter."""
+    with contextlib.suppress(EmailNotValidError):
+        email = validate_email(email, check_deliverability=False).normalized
+    return normalize_email(email)

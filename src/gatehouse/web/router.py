@@ -7,8 +7,9 @@ because existing clients read them; other failures use the envelope like every r
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Form, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from gatehouse.auth import recovery
@@ -16,9 +17,11 @@ from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import AuthKitDep, OriginDep
 from gatehouse.auth.devices import DeviceTokenDep, set_device_cookie
 from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, InvalidResetToken
+from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.core.db import DbDep
 from gatehouse.core.errors import Forbidden, RateLimited, ValidationFailed
+from gatehouse.core.network import is_loopback_host
 from gatehouse.core.openapi import error_responses
 from gatehouse.users.emails import normalize_email
 from gatehouse.users.exceptions import EmailAlreadyRegistered
@@ -113,18 +116,25 @@ async def profile(principal: BrowserPrincipal) -> dict[str, str]:
     responses=error_responses(Forbidden, CsrfFailed, ValidationFailed, RateLimited),
 )
 async def request_reset(
-    email: Email, db: DbDep, kit: AuthKitDep, origin: OriginDep
+    email: Email, request: Request, db: DbDep, kit: AuthKitDep, origin: OriginDep
 ) -> dict[str, str]:
-    """Start a reset. In development, to a client on this machine, the token is in the
-    answer (403 for unknown emails); otherwise it goes by mail and the answer is the same
-    for every email."""
+    """Start a reset. In development, to a client on this machine that asked for this
+    service by a name of its own (loopback, or PUBLIC_URL's host — not a name an attacker's
+    page rebound to 127.0.0.1), the token is in the answer (403 for unknown emails);
+    otherwise it goes by mail and the answer is the same for every email."""
     token = await recovery.forgot_password(db, kit=kit, email=email, origin=origin)
     normalized = normalize_email(email)
-    if kit.settings.is_development and origin.is_loopback:
+    if kit.settings.is_development and origin.is_loopback and _named_for_us(request, kit):
         if token is None:
             raise Forbidden("Unknown email")
         return {"email": normalized, "reset_token": token}
     return {"email": normalized, "message": "If this email has an account, a reset link was sent."}
+
+
+def _named_for_us(request: Request, kit: AuthKit) -> bool:
+    """Whether the request's Host is a loopback name or PUBLIC_URL's host."""
+    host = request.url.hostname or ""
+    return is_loopback_host(host) or host == (urlsplit(kit.settings.PUBLIC_URL).hostname or "")
 
 
 @router.put("/reset_password", responses=error_responses(Forbidden, CsrfFailed, ValidationFailed))
