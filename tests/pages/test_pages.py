@@ -33,6 +33,7 @@ def assert_page_headers(response: httpx.Response) -> None:
     assert "frame-ancestors 'none'" in policy
     assert "script-src 'none'" in policy
     assert "unsafe-inline" not in policy
+    assert response.headers["referrer-policy"] == "same-origin"
 
 
 async def test_home_page_for_browsers_and_greeting_for_json(client: httpx.AsyncClient) -> None:

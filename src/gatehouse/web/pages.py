@@ -73,6 +73,9 @@ CONTENT_SECURITY_POLICY = (
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "Cache-Control": "no-store",
+    # Not the app's `no-referrer`: with it, browsers send `Origin: null` on a form POST,
+    # which same_site_only refuses. Off-site requests still get no referrer.
+    "Referrer-Policy": "same-origin",
 }
 LANDING = "/account"  # where signing in or up lands (the tasks pages will come later)
 TEXT_MAX = 1024  # longer form values are cut before they reach a check
