@@ -22,11 +22,12 @@ def free_port() -> int:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Start `gatehouse serve` with some environment; returns its base URL."""
+    """Start `gatehouse serve` with some environment (on `port`, or a free one); returns its
+    base URL."""
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(**env: str) -> str:
-        port = free_port()
+    def start(port: int | None = None, **env: str) -> str:
+        port = port or free_port()
         log = (tmp_path / f"server-{port}.log").open("wb")
         process = subprocess.Popen(
             [

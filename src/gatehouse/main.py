@@ -31,6 +31,7 @@ from gatehouse.mail.worker import MailWorker
 from gatehouse.ops.router import router as ops_router
 from gatehouse.routers import DOMAIN_ROUTERS
 from gatehouse.users import service as users_service
+from gatehouse.web.pages import router as pages_router
 from gatehouse.web.router import router as web_router
 
 logger = logging.getLogger(__name__)
@@ -146,5 +147,6 @@ def create_app(
         app.include_router(router)
     app.include_router(ops_router)
     app.include_router(web_router)
+    app.include_router(pages_router)
     install_docs(app)
     return app

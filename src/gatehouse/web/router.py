@@ -25,6 +25,7 @@ from gatehouse.core.network import is_loopback_host
 from gatehouse.core.openapi import error_responses
 from gatehouse.users.emails import normalize_email
 from gatehouse.users.exceptions import EmailAlreadyRegistered
+from gatehouse.web import pages
 from gatehouse.web.dependencies import SESSION_COOKIE, BrowserPrincipal, same_site_only
 from gatehouse.web.exceptions import CsrfFailed
 
@@ -34,9 +35,11 @@ Email = Annotated[str, Form(min_length=3, max_length=320)]
 Password = Annotated[str, Form(min_length=1, max_length=1024)]
 
 
-@router.get("/")
-async def welcome() -> dict[str, str]:
-    """A greeting for JSON clients."""
+@router.get("/", response_model=dict[str, str])
+async def welcome(request: Request, db: DbDep) -> Any:
+    """A greeting for JSON clients; a browser (`Accept: text/html`) gets the home page."""
+    if pages.wants_html(request):
+        return await pages.home(request, db)
     return {"message": "Bienvenue"}
 
 

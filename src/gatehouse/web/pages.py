@@ -1,0 +1,783 @@
+"""Server-rendered pages for people: sign up, sign in and out, forgotten and reset
+passwords, email verification and the account page.
+
+They call the same use cases as the JSON API and sign in through the browser session
+cookie of `POST /sessions` (same table, revocation, limits and throttle). Forms are
+read by hand, not by FastAPI's validation, so that every failure is shown on the page
+beside its field instead of the JSON envelope. Every state-changing form carries a CSRF
+token (`forms.py`) and is refused (403, an HTML page) without a valid one, or when
+`same_site_only` sees another site's request. Pages are left out of the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.resources import files
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.auth import passwords, recovery, verification
+from gatehouse.auth import service as auth_service
+from gatehouse.auth.dependencies import PasswordConfirmation, verify_rate_limit
+from gatehouse.auth.devices import DEVICE_COOKIE, DEVICE_HEADER, set_device_cookie
+from gatehouse.auth.exceptions import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidResetToken,
+    InvalidVerificationToken,
+)
+from gatehouse.auth.kit import AuthKit
+from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
+from gatehouse.auth.profile import update_profile
+from gatehouse.auth.schemas import ForgotPasswordRequest, RegisterRequest
+from gatehouse.auth.service import Principal
+from gatehouse.core.db import DbDep
+from gatehouse.core.errors import Forbidden, RateLimited
+from gatehouse.core.origin import RequestOrigin
+from gatehouse.core.ratelimit import default_rate_limit
+from gatehouse.sessions import service as sessions_service
+from gatehouse.sessions.exceptions import SessionNotFound
+from gatehouse.users import service as users_service
+from gatehouse.users.exceptions import (
+    EmailAlreadyRegistered,
+    InvalidPassword,
+    LastAdmin,
+    PasswordRejected,
+)
+from gatehouse.users.schemas import UserUpdateMe
+from gatehouse.web.dependencies import SESSION_COOKIE, same_site_only
+from gatehouse.web.exceptions import CsrfFailed
+from gatehouse.web.forms import (
+    FORM_COOKIE,
+    FORM_COOKIE_MAX_AGE,
+    FormTokens,
+    field_errors,
+    safe_next,
+)
+
+router = APIRouter(include_in_schema=False, tags=["pages"])
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Cache-Control": "no-store",
+    # Not the app's `no-referrer`: with it, browsers send `Origin: null` on a form POST,
+    # which same_site_only refuses. Off-site requests still get no referrer.
+    "Referrer-Policy": "same-origin",
+}
+LANDING = "/account"  # where signing in or up lands (the tasks pages will come later)
+TEXT_MAX = 1024  # longer form values are cut before they reach a check
+
+# The only notices a page shows from its query string: a key, never free text.
+NOTICES = {
+    "signed-out": "You are signed out.",
+    "password-reset": "Your password is set. Sign in with it.",
+    "verified": "Your email address is confirmed.",
+    "welcome": "Your account is ready. A link to confirm your email is on its way.",
+    "name-saved": "Your name is saved.",
+    "email-changed": "Your email is changed. A link to confirm it is on its way.",
+    "password-changed": "Your password is changed. Your other sessions are signed out.",
+    "session-ended": "That session is signed out.",
+    "verification-sent": "If your email is not confirmed yet, a link is on its way.",
+    "account-deleted": "Your account is deleted.",
+    "signed-out-everywhere": "You are signed out everywhere.",
+}
+RESET_SENT = "If an account exists for this email, a reset link is on its way."
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("gatehouse.web", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+        undefined=StrictUndefined,
+    )
+
+
+@cache
+def _stylesheet() -> bytes:
+    return files("gatehouse.web").joinpath("static/pages.css").read_bytes()
+
+
+def _kit(request: Request) -> AuthKit:
+    kit: AuthKit = request.app.state.auth
+    return kit
+
+
+def _tokens(request: Request) -> FormTokens:
+    return FormTokens(_kit(request).settings.secret_key)
+
+
+@dataclass
+class Form:
+    """What a page form shows: the values typed (never a password), the error beside each
+    field, and one error for the whole form."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    error: str | None = None
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status_code: int = 200,
+    principal: Principal | None = None,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page with the pages' headers; signed-out pages also get the form cookie."""
+    tokens = _tokens(request)
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    fresh_nonce = None
+    if principal is None and not (0 < len(nonce) <= 64):
+        nonce = fresh_nonce = tokens.new_nonce()
+    csrf = (
+        tokens.for_session(principal.session.id)
+        if principal is not None
+        else tokens.for_visitor(nonce, issued=int(time.time()))
+    )
+    context.setdefault("form", Form())
+    context.setdefault("notice", None)
+    html = (
+        _templates()
+        .get_template(template)
+        .render(user=principal.user if principal else None, csrf=csrf, **context)
+    )
+    response = HTMLResponse(
+        html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})}
+    )
+    if fresh_nonce is not None:
+        response.set_cookie(
+            FORM_COOKIE,
+            fresh_nonce,
+            max_age=FORM_COOKIE_MAX_AGE,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=not _kit(request).settings.is_development,
+        )
+    return response
+
+
+def redirect(location: str) -> RedirectResponse:
+    """303 See Other: after a POST the browser GETs `location`."""
+    return RedirectResponse(location, status_code=303, headers=PAGE_HEADERS)
+
+
+def _with_notice(path: str, notice: str) -> str:
+    return f"{path}?{urlencode({'notice': notice})}"
+
+
+def _notice(request: Request) -> str | None:
+    return NOTICES.get(request.query_params.get("notice", ""))
+
+
+def _retry_text(error: RateLimited) -> str:
+    seconds = int(error.details.get("retry_after", 1))
+    unit = "second" if seconds == 1 else "seconds"
+    return f"Too many attempts. Try again in {seconds} {unit}."
+
+
+async def _text_fields(request: Request, *names: str) -> dict[str, str]:
+    form = await request.form()
+    values: dict[str, str] = {}
+    for name in names:
+        value = form.get(name)
+        values[name] = value[:TEXT_MAX] if isinstance(value, str) else ""
+    return values
+
+
+async def signed_in(request: Request, db: AsyncSession) -> Principal | None:
+    """The browser session of the `session_id` cookie, or None."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie or len(cookie) > 512:
+        return None
+    try:
+        return await auth_service.resolve_browser_session(db, kit=_kit(request), cookie=cookie)
+    except Forbidden:
+        return None
+
+
+def _csrf_refused(request: Request, principal: Principal | None = None) -> HTMLResponse:
+    return render(request, "csrf.html", status_code=403, principal=principal)
+
+
+async def _cross_site(request: Request) -> bool:
+    try:
+        await same_site_only(request, _kit(request))
+    except CsrfFailed:
+        return True
+    return False
+
+
+async def _visitor_form_refused(request: Request) -> HTMLResponse | None:
+    """The 403 page when a signed-out form's token is missing, forged or stale."""
+    token = (await _text_fields(request, "csrf_token"))["csrf_token"]
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    if await _cross_site(request) or not _tokens(request).visitor_token_ok(
+        token, nonce, now=int(time.time())
+    ):
+        return _csrf_refused(request)
+    return None
+
+
+async def _session_form_refused(request: Request, principal: Principal) -> HTMLResponse | None:
+    """The 403 page when a signed-in form's token is not this session's."""
+    token = (await _text_fields(request, "csrf_token"))["csrf_token"]
+    if await _cross_site(request) or not _tokens(request).session_token_ok(
+        token, principal.session.id
+    ):
+        return _csrf_refused(request, principal)
+    return None
+
+
+def _to_login(request: Request) -> RedirectResponse:
+    return redirect(f"/login?{urlencode({'next': request.url.path})}")
+
+
+def _device_token(request: Request) -> str | None:
+    return request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
+
+
+def _signed_in_response(location: str, kit: AuthKit, cookie: str, device: str) -> RedirectResponse:
+    response = redirect(location)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(kit.codec.refresh_ttl.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=not kit.settings.is_development,
+    )
+    set_device_cookie(response, device, settings=kit.settings)
+    return response
+
+
+# --- home -----------------------------------------------------------------------------
+
+
+def wants_html(request: Request) -> bool:
+    """Whether the client asks for a page (a browser) rather than JSON."""
+    return "text/html" in request.headers.get("accept", "").lower()
+
+
+async def home(request: Request, db: AsyncSession) -> HTMLResponse:
+    """The home page: links to sign in and up, or to the account."""
+    principal = await signed_in(request, db)
+    return render(request, "home.html", principal=principal)
+
+
+@router.get("/static/pages.css")
+async def stylesheet() -> Response:
+    """The one stylesheet of the pages (system fonts, light and dark)."""
+    return Response(
+        _stylesheet(),
+        media_type="text/css",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
+
+
+# --- sign up --------------------------------------------------------------------------
+
+
+@router.get("/signup")
+async def signup_page(request: Request, db: DbDep) -> Response:
+    if await signed_in(request, db) is not None:
+        return redirect(LANDING)
+    return render(request, "signup.html")
+
+
+@router.post("/signup")
+async def signup(request: Request, db: DbDep) -> Response:
+    if refused := await _visitor_form_refused(request):
+        return refused
+    kit = _kit(request)
+    values = await _text_fields(request, "email", "password", "full_name")
+    shown = {"email": values["email"], "full_name": values["full_name"]}
+    try:
+        await register_rate_limit(request)
+    except RateLimited as exc:
+        return render(
+            request, "signup.html", status_code=429, form=Form(shown, error=_retry_text(exc))
+        )
+    try:
+        data = RegisterRequest(
+            email=values["email"],
+            password=values["password"],
+            full_name=values["full_name"] or None,
+        )
+    except ValidationError as exc:
+        return render(request, "signup.html", status_code=422, form=Form(shown, field_errors(exc)))
+    try:
+        await auth_service.register(
+            db, kit=kit, email=str(data.email), password=data.password, full_name=data.full_name
+        )
+    except EmailAlreadyRegistered:
+        errors = {"email": "An account with this email already exists. Sign in instead."}
+        return render(request, "signup.html", status_code=400, form=Form(shown, errors))
+    except PasswordRejected as exc:
+        return render(
+            request,
+            "signup.html",
+            status_code=422,
+            form=Form(shown, _policy_errors(exc, "password")),
+        )
+    origin = RequestOrigin.of(request)
+    _, cookie, device = await auth_service.start_browser_session(
+        db,
+        kit=kit,
+        email=str(data.email),
+        password=data.password,
+        origin=origin,
+        device_token=_device_token(request),
+    )
+    return _signed_in_response(_with_notice(LANDING, "welcome"), kit, cookie, device)
+
+
+def _policy_errors(error: PasswordRejected, field_name: str) -> dict[str, str]:
+    reason = error.details["fields"][0]["msg"]
+    return {field_name: f"The password {reason}."}
+
+
+# --- sign in and out ------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request, db: DbDep) -> Response:
+    next_path = safe_next(request.query_params.get("next"))
+    if await signed_in(request, db) is not None:
+        return redirect(next_path or LANDING)
+    return render(request, "login.html", next_path=next_path, notice=_notice(request))
+
+
+@router.post("/login")
+async def login(request: Request, db: DbDep) -> Response:
+    if refused := await _visitor_form_refused(request):
+        return refused
+    kit = _kit(request)
+    values = await _text_fields(request, "email", "password", "next")
+    next_path = safe_next(values["next"])
+    shown = {"email": values["email"]}
+    device_token = _device_token(request)
+
+    def again(status_code: int, form: Form) -> HTMLResponse:
+        return render(
+            request, "login.html", status_code=status_code, form=form, next_path=next_path
+        )
+
+    if not values["email"] or not values["password"]:
+        errors = {
+            name: "Enter your " + name + "." for name in ("email", "password") if not values[name]
+        }
+        return again(422, Form(shown, errors))
+    try:
+        await login_rate_limit("email")(request, db, device_token)
+        _, cookie, device = await auth_service.start_browser_session(
+            db,
+            kit=kit,
+            email=values["email"],
+            password=values["password"],
+            origin=RequestOrigin.of(request),
+            device_token=device_token,
+        )
+    except RateLimited as exc:
+        return again(429, Form(shown, error=_retry_text(exc)))
+    except InvalidCredentials:
+        return again(400, Form(shown, error="The email or password is incorrect."))
+    except AccountDisabled:
+        return again(403, Form(shown, error="This account is disabled."))
+    return _signed_in_response(next_path or LANDING, kit, cookie, device)
+
+
+@router.post("/logout")
+async def logout(request: Request, db: DbDep) -> Response:
+    principal = await signed_in(request, db)
+    if principal is None:
+        return redirect("/login")
+    if refused := await _session_form_refused(request, principal):
+        return refused
+    await auth_service.logout(db, principal=principal, origin=RequestOrigin.of(request))
+    return _signed_out(_with_notice("/login", "signed-out"))
+
+
+def _signed_out(location: str) -> RedirectResponse:
+    response = redirect(location)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- forgotten password and reset -----------------------------------------------------
+
+
+@router.get("/forgot-password")
+async def forgot_page(request: Request) -> Response:
+    return render(request, "forgot.html")
+
+
+@router.post("/forgot-password")
+async def forgot(request: Request, db: DbDep) -> Response:
+    if refused := await _visitor_form_refused(request):
+        return refused
+    values = await _text_fields(request, "email")
+    shown = {"email": values["email"]}
+    try:
+        await forgot_password_rate_limit(request, db, _device_token(request))
+    except RateLimited as exc:
+        return render(
+            request, "forgot.html", status_code=429, form=Form(shown, error=_retry_text(exc))
+        )
+    try:
+        data = ForgotPasswordRequest(email=values["email"])
+    except ValidationError as exc:
+        return render(request, "forgot.html", status_code=422, form=Form(shown, field_errors(exc)))
+    await recovery.forgot_password(
+        db, kit=_kit(request), email=str(data.email), origin=RequestOrigin.of(request)
+    )
+    return render(request, "forgot.html", sent=RESET_SENT)
+
+
+@router.get("/reset-password")
+async def reset_page(request: Request) -> Response:
+    token = request.query_params.get("token", "")[:TEXT_MAX]
+    if not token:
+        return render(request, "reset.html", status_code=400, token="", invalid=True)
+    return render(request, "reset.html", token=token, invalid=False)
+
+
+@router.post("/reset-password")
+async def reset(request: Request, db: DbDep) -> Response:
+    if refused := await _visitor_form_refused(request):
+        return refused
+    values = await _text_fields(request, "token", "new_password", "confirm_password")
+    token = values["token"]
+
+    def again(status_code: int, errors: dict[str, str]) -> HTMLResponse:
+        return render(
+            request,
+            "reset.html",
+            status_code=status_code,
+            form=Form(errors=errors),
+            token=token,
+            invalid=False,
+        )
+
+    try:
+        await default_rate_limit(request)
+    except RateLimited as exc:
+        return again(429, {"new_password": _retry_text(exc)})
+    if not values["new_password"]:
+        return again(422, {"new_password": "Enter a new password."})
+    if values["new_password"] != values["confirm_password"]:
+        return again(422, {"confirm_password": "The two passwords are not the same."})
+    try:
+        await recovery.reset_password(
+            db,
+            kit=_kit(request),
+            token=token,
+            new_password=values["new_password"],
+            origin=RequestOrigin.of(request),
+        )
+    except InvalidResetToken:
+        return render(request, "reset.html", status_code=400, token="", invalid=True)
+    except PasswordRejected as exc:
+        return again(422, _policy_errors(exc, "new_password"))
+    return _signed_out(_with_notice("/login", "password-reset"))
+
+
+# --- email verification ---------------------------------------------------------------
+
+
+@router.get("/verify")
+async def verify_page(request: Request) -> Response:
+    """Shows a button that confirms the address: a link scanner's GET uses no token."""
+    token = request.query_params.get("token", "")[:TEXT_MAX]
+    return render(
+        request, "verify.html", status_code=200 if token else 400, token=token, invalid=not token
+    )
+
+
+@router.post("/verify")
+async def verify(request: Request, db: DbDep) -> Response:
+    if refused := await _visitor_form_refused(request):
+        return refused
+    token = (await _text_fields(request, "token"))["token"]
+    try:
+        await default_rate_limit(request)
+        await verification.verify_email(db, token=token, origin=RequestOrigin.of(request))
+    except RateLimited as exc:
+        return render(
+            request,
+            "verify.html",
+            status_code=429,
+            token=token,
+            invalid=False,
+            form=Form(error=_retry_text(exc)),
+        )
+    except InvalidVerificationToken:
+        return render(request, "verify.html", status_code=400, token="", invalid=True)
+    principal = await signed_in(request, db)
+    return redirect(_with_notice(LANDING if principal else "/login", "verified"))
+
+
+# --- the account page -----------------------------------------------------------------
+
+
+async def _account(
+    request: Request,
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    forms: dict[str, Form] | None = None,
+) -> HTMLResponse:
+    sessions = await sessions_service.list_sessions(db, user_id=principal.user.id)
+    return render(
+        request,
+        "account.html",
+        status_code=status_code,
+        principal=principal,
+        sessions=sessions,
+        current_session=principal.session.id,
+        forms={
+            "name": Form({"full_name": principal.user.full_name or ""}),
+            **{name: Form() for name in ACCOUNT_FORMS if name != "name"},
+            **(forms or {}),
+        },
+        notice=_notice(request),
+    )
+
+
+ACCOUNT_FORMS = ("name", "email", "password", "sessions", "verify", "delete")
+
+
+@router.get("/account")
+async def account_page(request: Request, db: DbDep) -> Response:
+    principal = await signed_in(request, db)
+    if principal is None:
+        return _to_login(request)
+    return await _account(request, db, principal)
+
+
+async def _account_post(request: Request, db: AsyncSession) -> Principal | Response:
+    """The signed-in caller of an account form, or the answer that stops it (sign in
+    first; CSRF refused; rate limited)."""
+    principal = await signed_in(request, db)
+    if principal is None:
+        return redirect(f"/login?{urlencode({'next': '/account'})}")
+    if refused := await _session_form_refused(request, principal):
+        return refused
+    return principal
+
+
+async def _limited(
+    request: Request, db: AsyncSession, principal: Principal, form: str
+) -> Response | None:
+    try:
+        await default_rate_limit(request)
+    except RateLimited as exc:
+        return await _account(
+            request, db, principal, status_code=429, forms={form: Form(error=_retry_text(exc))}
+        )
+    return None
+
+
+@router.post("/account/name")
+async def change_name(request: Request, db: DbDep) -> Response:
+    principal = await _account_post(request, db)
+    if isinstance(principal, Response):
+        return principal
+    if limited := await _limited(request, db, principal, "name"):
+        return limited
+    values = await _text_fields(request, "full_name")
+    try:
+        data = UserUpdateMe(full_name=values["full_name"] or None)
+    except ValidationError as exc:
+        form = Form(values, field_errors(exc))
+        return await _account(request, db, principal, status_code=422, forms={"name": form})
+    await update_profile(
+        db, kit=_kit(request), user=principal.user, fields={"full_name": data.full_name}
+    )
+    return redirect(_with_notice("/account", "name-saved"))
+
+
+@router.post("/account/email")
+async def change_email(request: Request, db: DbDep) -> Response:
+    principal = await _account_post(request, db)
+    if isinstance(principal, Response):
+        return principal
+    if limited := await _limited(request, db, principal, "email"):
+        return limited
+    values = await _text_fields(request, "email", "current_password")
+    shown = {"email": values["email"]}
+
+    async def again(status_code: int, form: Form) -> HTMLResponse:
+        return await _account(
+            request, db, principal, status_code=status_code, forms={"email": form}
+        )
+
+    try:
+        data = UserUpdateMe(
+            email=values["email"], current_password=values["current_password"] or None
+        )
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        if "form" in errors or not values["current_password"]:
+            errors = {**errors, "current_password": "Enter your current password."}
+            errors.pop("form", None)
+        return await again(422, Form(shown, errors))
+    kit = _kit(request)
+    confirm = PasswordConfirmation(kit, _device_token(request))
+    try:
+        async with confirm(principal.user):
+            await update_profile(
+                db,
+                kit=kit,
+                user=principal.user,
+                fields={"email": str(data.email), "current_password": data.current_password},
+            )
+    except InvalidPassword:
+        return await again(
+            400, Form(shown, {"current_password": "The current password is incorrect."})
+        )
+    except EmailAlreadyRegistered:
+        return await again(
+            400, Form(shown, {"email": "An account with this email already exists."})
+        )
+    except RateLimited as exc:
+        return await again(429, Form(shown, error=_retry_text(exc)))
+    return redirect(_with_notice("/account", "email-changed"))
+
+
+@router.post("/account/password")
+async def change_password(request: Request, db: DbDep) -> Response:
+    principal = await _account_post(request, db)
+    if isinstance(principal, Response):
+        return principal
+    if limited := await _limited(request, db, principal, "password"):
+        return limited
+    values = await _text_fields(request, "current_password", "new_password")
+
+    async def again(status_code: int, form: Form) -> HTMLResponse:
+        return await _account(
+            request, db, principal, status_code=status_code, forms={"password": form}
+        )
+
+    missing = {
+        name: f"Enter your {label}."
+        for name, label in (
+            ("current_password", "current password"),
+            ("new_password", "new password"),
+        )
+        if not values[name]
+    }
+    if missing:
+        return await again(422, Form(errors=missing))
+    try:
+        await passwords.change_password(
+            db,
+            kit=_kit(request),
+            user=principal.user,
+            current_session=principal.session.id,
+            current_password=values["current_password"],
+            new_password=values["new_password"],
+            origin=RequestOrigin.of(request),
+            device_token=_device_token(request),
+        )
+    except InvalidPassword:
+        return await again(
+            400, Form(errors={"current_password": "The current password is incorrect."})
+        )
+    except PasswordRejected as exc:
+        return await again(422, Form(errors=_policy_errors(exc, "new_password")))
+    except RateLimited as exc:
+        return await again(429, Form(error=_retry_text(exc)))
+    return redirect(_with_notice("/account", "password-changed"))
+
+
+@router.post("/account/sessions/{session_id}/end")
+async def end_session(session_id: str, request: Request, db: DbDep) -> Response:
+    principal = await _account_post(request, db)
+    if isinstance(principal, Response):
+        return principal
+    if limited := await _limited(request, db, principal, "sessions"):
+        return limited
+    try:
+        target = uuid.UUID(session_id)
+        await sessions_service.revoke_session(db, user_id=principal.user.id, session_id=target)
+    except (ValueError, SessionNotFound):
+        form = Form(error="That session is already signed out.")
+        return await _account(request, db, principal, status_code=404, forms={"sessions": form})
+    if target == principal.session.id:
+        return _signed_out(_with_notice("/login", "signed-out"))
+    return redirect(_with_notice("/account", "session-ended"))
+
+
+@router.post("/account/sessions/end-all")
+async def end_all_sessions(request: Request, db: DbDep) -> Response:
+    principal = await _account_post(request, db)
+    if isinstance(principal, Response):
+        return principal
+    await auth_service.logout_all(db, user_id=principal.user.id, origin=RequestOrigin.of(request))
+    return _signed_out(_with_notice("/login", "signed-out-everywhere"))
+
+
+@router.post("/account/verify")
+async def send_verification(request: Request, db: DbDep) -> Response:
+    principal = await _account_post(request, db)
+    if isinstance(principal, Response):
+        return principal
+    try:
+        await verify_rate_limit(request, principal.user)
+    except RateLimited as exc:
+        form = Form(error=_retry_text(exc))
+        return await _account(request, db, principal, status_code=429, forms={"verify": form})
+    await verification.request_verification(
+        db, user=principal.user, settings=_kit(request).settings
+    )
+    return redirect(_with_notice("/account", "verification-sent"))
+
+
+@router.post("/account/delete")
+async def delete_account(request: Request, db: DbDep) -> Response:
+    principal = await _account_post(request, db)
+    if isinstance(principal, Response):
+        return principal
+    password = (await _text_fields(request, "password"))["password"]
+
+    async def again(status_code: int, form: Form) -> HTMLResponse:
+        return await _account(
+            request, db, principal, status_code=status_code, forms={"delete": form}
+        )
+
+    if not password:
+        return await again(422, Form(errors={"password": "Enter your password."}))
+    kit = _kit(request)
+    try:
+        async with PasswordConfirmation(kit, _device_token(request))(principal.user):
+            await users_service.delete_me(
+                db, hasher=kit.hasher, user=principal.user, password=password
+            )
+    except InvalidPassword:
+        return await again(400, Form(errors={"password": "The password is incorrect."}))
+    except LastAdmin:
+        return await again(
+            409, Form(error="You are the last active admin; make another admin first.")
+        )
+    except RateLimited as exc:
+        return await again(429, Form(error=_retry_text(exc)))
+    return _signed_out(_with_notice("/login", "account-deleted"))
