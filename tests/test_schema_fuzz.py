@@ -2,7 +2,9 @@
 user and as an admin, with valid and invalid inputs (and, where a path takes ids, with the
 ids of real resources), and checks that the service never answers 5xx, that
 every answer's status and media type are ones the schema documents for that operation,
-and that every body (2xx and the error envelope) matches its documented schema.
+and that every body (2xx and the error envelope) matches its documented schema. A second
+test sends each operation what the fuzzer does not: what the input guard refuses, and
+requests over a rate limit.
 
 The app runs in-process with its lifespan, on this test's database (both backends when
 TEST_DATABASE_URL is set), rate limits off. Each example logs in afresh, so an example that
@@ -38,10 +40,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from gatehouse.core.config import Settings
+from gatehouse.core.config import RATE_LIMIT_SETTINGS, Settings
 from gatehouse.main import create_app
 from tests.conftest import TEST_SECRET
-from tests.helpers import PASSWORD, bearer, running, unique_email
+from tests.helpers import PASSWORD, bearer, running, signed_up, unique_email
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
 ADMIN_EMAIL = "fuzz-admin@example.com"
@@ -176,3 +178,37 @@ def test_every_operation_answers_as_documented(
             case.validate_response(response, checks=CHECKS)
 
         answers_as_documented()
+
+
+SMALL_BODY_LIMIT = 1024
+# What the input guard refuses before any route runs, and the fuzzer does not send: a
+# control character in the query string (of any route, even one that takes no query), and
+# a body over MAX_BODY_BYTES (on any route, even one that takes no body).
+GUARD_PROBES: list[tuple[int, dict[str, Any]]] = [
+    (422, {"params": {"probe": "\x01"}}),
+    (413, {"content": b"x" * (SMALL_BODY_LIMIT + 1)}),
+]
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
+async def test_refusals_before_the_route_are_documented(
+    app_factory: Callable[..., FastAPI], path: str, method: str
+) -> None:
+    """The input guard's 413 and 422, and a rate limit's 429, on every operation: each is
+    a documented status whose body matches the documented schema."""
+    operation = SCHEMA[path][method]
+    limits = dict.fromkeys(RATE_LIMIT_SETTINGS, "2/hour")
+    app = app_factory(RATE_LIMIT_ENABLED=True, MAX_BODY_BYTES=SMALL_BODY_LIMIT, **limits)
+    async with running(app) as http:
+        account = await signed_up(http)
+        ids = dict.fromkeys(re.findall(r"\{(\w+)\}", path), account["user"]["id"])
+        case = operation.Case(path_parameters=ids)
+        url = re.sub(r"\{(\w+)\}", lambda match: ids[match.group(1)], path)
+        auth = bearer(account["access_token"])
+        for status, probe in GUARD_PROBES:
+            response = await http.request(method, url, headers=auth, **probe)
+            assert response.status_code == status, response.text
+            case.validate_response(response, checks=CHECKS)
+        for _ in range(3):  # over every limit: each route's own, or the default
+            response = await http.request(method, url, headers=auth)
+            case.validate_response(response, checks=CHECKS)
