@@ -17,6 +17,7 @@ CONTEXTS: dict[mail_service.Template, dict[str, Any]] = {
     "verify_email": {"link": "http://x/verify?token=t", "ttl_minutes": 30},
     "reset_password": {"link": "http://x/reset-password?token=t", "ttl_minutes": 30},
     "password_changed": {"reset_url": "http://x/reset-password"},
+    "email_changed": {"reset_url": "http://x/reset-password", "new_email": "new@example.com"},
 }
 
 
