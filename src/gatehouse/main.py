@@ -24,7 +24,11 @@ from gatehouse.core.errors import install_error_handlers
 from gatehouse.core.logging import configure_logging
 from gatehouse.core.metrics import Metrics, MetricsMiddleware
 from gatehouse.core.middleware import InputGuardMiddleware, RequestContextMiddleware
-from gatehouse.core.openapi import operation_id
+from gatehouse.core.openapi import (
+    input_guard_responses,
+    install_error_media_type,
+    operation_id,
+)
 from gatehouse.core.ratelimit import LimitStore, RateLimiter
 from gatehouse.mail.backends import make_backend
 from gatehouse.mail.worker import MailWorker
@@ -116,6 +120,8 @@ def create_app(
         summary="Accounts, tokens, sessions and tasks for your application.",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        # Every route may answer the input guard's 413 and 422; routes add their own.
+        responses=input_guard_responses(),
         # Off in production unless DOCS_ENABLED; /docs and /redoc are added by
         # install_docs below, with their assets served locally instead of from a CDN.
         openapi_url=openapi_url(settings),
@@ -149,4 +155,5 @@ def create_app(
     app.include_router(web_router)
     app.include_router(pages_router)
     install_docs(app)
+    install_error_media_type(app)
     return app

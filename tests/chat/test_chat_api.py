@@ -129,3 +129,17 @@ async def test_chat_validation(client: httpx.AsyncClient) -> None:
         422,
         "VALIDATION_ERROR",
     )
+
+
+async def test_a_due_date_past_the_calendar_is_part_of_the_title_not_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    """`in 3000000 days` overflowed the date type (found by the parsing properties)."""
+    headers = bearer((await signed_up(client))["access_token"])
+    message = "add pay rent in 3000000 days"
+    response = await client.post("/api/v1/chat", headers=headers, json={"message": message})
+    assert response.status_code == 200, response.text
+    tasks = (await client.get("/api/v1/tasks", headers=headers)).json()["items"]
+    assert [(task["title"], task["due_date"]) for task in tasks] == [
+        ("pay rent in 3000000 days", None)
+    ]

@@ -75,3 +75,21 @@ def test_documented_error_codes_are_the_raised_ones(app: FastAPI) -> None:
     assert "ACCOUNT_DISABLED" in login["403"]["description"]
     logout = paths["/api/v1/auth/logout"]["post"]["responses"]
     assert "RATE_LIMITED" in logout["429"]["description"]
+
+
+def test_every_operation_documents_the_input_guard_and_json_error_bodies(app: FastAPI) -> None:
+    """The guard answers 413 and 422 on any route before it runs; an error body is always the
+    JSON envelope, also where success is Prometheus text (found by tests/test_schema_fuzz.py:
+    seven routes published FastAPI's `{"detail": ...}` 422, and no route had 413)."""
+    paths = app.openapi()["paths"]
+    for item in paths.values():
+        for operation in item.values():
+            responses = operation["responses"]
+            for status in ("413", "422"):
+                content = responses[status]["content"]
+                assert content == {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
+                }
+    assert "HTTPValidationError" not in app.openapi()["components"]["schemas"]
+    metrics_404 = paths["/metrics"]["get"]["responses"]["404"]["content"]
+    assert list(metrics_404) == ["application/json"]

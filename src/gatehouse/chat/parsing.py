@@ -117,7 +117,15 @@ def normalise(text: str) -> str:
 
 
 def parse_date(phrase: str, today: date) -> date | None:
-    """A date from everyday words, or None."""
+    """A date from everyday words, or None (also for one past the calendar's end, year 9999:
+    "in 3000000 days")."""
+    try:
+        return _parse_date(phrase, today)
+    except OverflowError:
+        return None
+
+
+def _parse_date(phrase: str, today: date) -> date | None:
     text = phrase.strip().lower().strip(".,!?")
     text = re.sub(r"^(?:due|by|on|for|until|till|before|at|this)\s+", "", text)
     if text in ("today", "tonight", "this evening", "end of day", "eod"):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from gatehouse.core.errors import AppError
+from gatehouse.core.errors import AppError, PayloadTooLarge, ValidationFailed
 
 
 class ErrorBody(BaseModel):
@@ -40,6 +41,34 @@ def error_responses(*errors: type[AppError]) -> dict[int | str, dict[str, Any]]:
         }
         for status in sorted(codes)
     }
+
+
+def input_guard_responses() -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the whole app: what the input guard (core/middleware.py) answers on
+    any route before the route runs: 413 for a body over MAX_BODY_BYTES, 422 for a control
+    character or text that is not UTF-8 in the query string or the body."""
+    return error_responses(PayloadTooLarge, ValidationFailed)
+
+
+def install_error_media_type(app: FastAPI) -> None:
+    """Publish every error body as `application/json`, the envelope's media type, also on
+    a route whose success is another type (`/metrics` answers `text/plain`): FastAPI puts
+    a route's `responses=` models under the route's own media type."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for item in schema.get("paths", {}).values():
+                for operation in item.values():
+                    for status, response in operation.get("responses", {}).items():
+                        content = response.get("content", {})
+                        if status[:1] in ("4", "5") and content:
+                            media = next(iter(content.values()))
+                            response["content"] = {"application/json": media}
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def operation_id(route: APIRoute) -> str:

@@ -106,6 +106,8 @@ def _parse(text: str, fmt: Format, path: Path) -> dict[str, Any]:
             line = mark.line + 1 if mark is not None else None
             reason = str(getattr(exc, "problem", None) or exc)
             raise ConfigParseError(path, fmt, reason, line) from exc
+        except ValueError as exc:  # well-formed, but no such value: `day: 2001-13-45`
+            raise ConfigParseError(path, fmt, str(exc)) from exc
         data = {} if data is None else data
     elif fmt == "toml":
         try:
@@ -120,6 +122,9 @@ def _parse(text: str, fmt: Format, path: Path) -> dict[str, Any]:
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read_string(text, source=str(path))
+        except configparser.MissingSectionHeaderError as exc:  # a ParsingError without .errors
+            reason = f"{exc.line.strip()!r} comes before any [section]"
+            raise ConfigParseError(path, fmt, reason, exc.lineno) from exc
         except configparser.ParsingError as exc:
             line, bad = exc.errors[0] if exc.errors else (None, "")
             raise ConfigParseError(path, fmt, f"cannot read {bad.strip()!r}", line) from exc

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
@@ -80,19 +81,37 @@ def _requirement_lines(path: Path, seen: set[Path]) -> list[tuple[str, str]]:
     return lines
 
 
+def _table(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{where}{key} is not a table")
+    return value
+
+
+def _strings(value: Any, where: str, *, skip_others: bool = False) -> list[str]:
+    """The strings of a list; a value that is not a list, or (unless `skip_others`, as for
+    a dependency group's `{include-group = ...}`) an item that is not a string, is an error."""
+    if not isinstance(value, list):
+        raise ValueError(f"{where} is not a list")
+    if not skip_others and not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{where} holds an item that is not a string")
+    return [item for item in value if isinstance(item, str)]
+
+
 def _pyproject_lines(path: Path) -> list[tuple[str, str]]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    project = data.get("project", {})
+    project = _table(data, "project", "")
     lines = [
-        (item, f"{path.name}:project.dependencies") for item in project.get("dependencies", [])
+        (item, f"{path.name}:project.dependencies")
+        for item in _strings(project.get("dependencies", []), "project.dependencies")
     ]
-    for extra, items in project.get("optional-dependencies", {}).items():
-        lines += [(item, f"{path.name}:optional-dependencies.{extra}") for item in items]
-    for group, items in data.get("dependency-groups", {}).items():
+    for extra, items in _table(project, "optional-dependencies", "project.").items():
+        where = f"optional-dependencies.{extra}"
+        lines += [(item, f"{path.name}:{where}") for item in _strings(items, where)]
+    for group, items in _table(data, "dependency-groups", "").items():
+        where = f"dependency-groups.{group}"
         lines += [
-            (item, f"{path.name}:dependency-groups.{group}")
-            for item in items
-            if isinstance(item, str)
+            (item, f"{path.name}:{where}") for item in _strings(items, where, skip_others=True)
         ]
     return lines
 
@@ -165,7 +184,7 @@ def analyze(
             if file.name == "pyproject.toml"
             else _requirement_lines(file, set())
         )
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not TOML, or malformed
         report.errors.append(f"{file}: {exc}")
         return report
     by_name: dict[str, list[RequirementReport]] = {}
