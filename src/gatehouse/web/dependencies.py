@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from fastapi import Cookie, Depends, Request
+from fastapi import Cookie, Depends, Request, Response
 
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import AuthKitDep
+from gatehouse.auth.devices import set_device_cookie
+from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.service import Principal
 from gatehouse.core.db import DbDep
 from gatehouse.core.errors import Forbidden
@@ -53,3 +55,19 @@ async def browser_principal(
 
 
 BrowserPrincipal = Annotated[Principal, Depends(browser_principal)]
+
+
+def set_sign_in_cookies(response: Response, *, kit: AuthKit, cookie: str, device: str) -> None:
+    """After a browser sign-in: the `session_id` cookie (HttpOnly, SameSite=Lax, Secure
+    outside development, as long as a session may live unrefreshed) and the device cookie
+    that remembers this browser."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(kit.codec.refresh_ttl.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=not kit.settings.is_development,
+    )
+    set_device_cookie(response, device, settings=kit.settings)

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.auth import passwords, recovery, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import PasswordConfirmation, verify_rate_limit
-from gatehouse.auth.devices import DEVICE_COOKIE, DEVICE_HEADER, set_device_cookie
+from gatehouse.auth.devices import DEVICE_COOKIE, DEVICE_HEADER
 from gatehouse.auth.exceptions import (
     AccountDisabled,
     InvalidCredentials,
@@ -54,7 +54,7 @@ from gatehouse.users.exceptions import (
     PasswordRejected,
 )
 from gatehouse.users.schemas import UserUpdateMe
-from gatehouse.web.dependencies import SESSION_COOKIE, same_site_only
+from gatehouse.web.dependencies import SESSION_COOKIE, same_site_only, set_sign_in_cookies
 from gatehouse.web.exceptions import CsrfFailed
 from gatehouse.web.forms import (
     FORM_COOKIE,
@@ -255,16 +255,7 @@ def _device_token(request: Request) -> str | None:
 
 def _signed_in_response(location: str, kit: AuthKit, cookie: str, device: str) -> RedirectResponse:
     response = redirect(location)
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=int(kit.codec.refresh_ttl.total_seconds()),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=not kit.settings.is_development,
-    )
-    set_device_cookie(response, device, settings=kit.settings)
+    set_sign_in_cookies(response, kit=kit, cookie=cookie, device=device)
     return response
 
 

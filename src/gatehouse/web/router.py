@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from gatehouse.auth import recovery
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import AuthKitDep, OriginDep
-from gatehouse.auth.devices import DeviceTokenDep, set_device_cookie
+from gatehouse.auth.devices import DeviceTokenDep
 from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, InvalidResetToken
 from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
@@ -26,7 +26,12 @@ from gatehouse.core.openapi import error_responses
 from gatehouse.users.emails import normalize_email
 from gatehouse.users.exceptions import EmailAlreadyRegistered
 from gatehouse.web import pages
-from gatehouse.web.dependencies import SESSION_COOKIE, BrowserPrincipal, same_site_only
+from gatehouse.web.dependencies import (
+    SESSION_COOKIE,
+    BrowserPrincipal,
+    same_site_only,
+    set_sign_in_cookies,
+)
 from gatehouse.web.exceptions import CsrfFailed
 
 router = APIRouter(tags=["browser"], dependencies=[Depends(same_site_only)])
@@ -83,16 +88,7 @@ async def login(
         db, kit=kit, email=email, password=password, origin=origin, device_token=device_token
     )
     response = JSONResponse({"email": user.email, "message": "logged in"})
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=int(kit.codec.refresh_ttl.total_seconds()),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=not kit.settings.is_development,
-    )
-    set_device_cookie(response, device, settings=kit.settings)
+    set_sign_in_cookies(response, kit=kit, cookie=cookie, device=device)
     return response
 
 
