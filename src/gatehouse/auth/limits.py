@@ -36,11 +36,6 @@ VERIFY = Limit("verify", "RATE_LIMIT_VERIFY")  # verification mails, per account
 Hits = tuple[tuple[Limit, tuple[str, ...]], ...]
 
 
-def email_key(email: str) -> str:
-    """A limit identifier for an email: hashed, so the store holds no addresses."""
-    return email_digest(email)
-
-
 async def submitted_email(request: Request, field: str) -> str:
     """The normalised email a login or reset form or JSON body carries ('' when none).
 
@@ -62,7 +57,7 @@ def by_email(field: str) -> Identify:
     """Count per the (hashed) email in the body's `field`."""
 
     async def identify(request: Request) -> tuple[str, ...]:
-        return (email_key(await submitted_email(request, field)),)
+        return (email_digest(await submitted_email(request, field)),)
 
     return identify
 
@@ -96,7 +91,7 @@ async def forgot_password_rate_limit(
     if not limiter.enabled:
         return
     email = await submitted_email(request, "email")
-    account, ip = email_key(email), client_network(request)
+    account, ip = email_digest(email), client_network(request)
     device = await known_device(request, db, email=email, token=device_token)
     hits: Hits
     if device is None:
@@ -119,7 +114,7 @@ def login_rate_limit(email_field: str) -> Callable[..., Awaitable[None]]:
         if not limiter.enabled:
             return
         email = await submitted_email(request, email_field)
-        account, ip = email_key(email), client_network(request)
+        account, ip = email_digest(email), client_network(request)
         device = await known_device(request, db, email=email, token=device_token)
         hits: Hits
         if device is None:

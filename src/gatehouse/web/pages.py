@@ -564,14 +564,20 @@ async def account_page(request: Request, db: DbDep) -> Response:
     return await _account(request, db, principal)
 
 
-async def _account_post(request: Request, db: AsyncSession) -> Principal | Response:
+async def _account_post(
+    request: Request, db: AsyncSession, *, limited_form: str | None = None
+) -> Principal | Response:
     """The signed-in caller of an account form, or the answer that stops it (sign in
-    first; CSRF refused; rate limited)."""
+    first; CSRF refused; with `limited_form`, the default rate limit shown on that form)."""
     principal = await signed_in(request, db)
     if principal is None:
         return redirect(f"/login?{urlencode({'next': '/account'})}")
     if refused := await _session_form_refused(request, principal):
         return refused
+    if limited_form is not None and (
+        limited := await _limited(request, db, principal, limited_form)
+    ):
+        return limited
     return principal
 
 
@@ -589,11 +595,9 @@ async def _limited(
 
 @router.post("/account/name")
 async def change_name(request: Request, db: DbDep) -> Response:
-    principal = await _account_post(request, db)
+    principal = await _account_post(request, db, limited_form="name")
     if isinstance(principal, Response):
         return principal
-    if limited := await _limited(request, db, principal, "name"):
-        return limited
     values = await _text_fields(request, "full_name")
     try:
         data = UserUpdateMe(full_name=values["full_name"] or None)
@@ -608,11 +612,9 @@ async def change_name(request: Request, db: DbDep) -> Response:
 
 @router.post("/account/email")
 async def change_email(request: Request, db: DbDep) -> Response:
-    principal = await _account_post(request, db)
+    principal = await _account_post(request, db, limited_form="email")
     if isinstance(principal, Response):
         return principal
-    if limited := await _limited(request, db, principal, "email"):
-        return limited
     values = await _text_fields(request, "email", "current_password")
     shown = {"email": values["email"]}
 
@@ -656,11 +658,9 @@ async def change_email(request: Request, db: DbDep) -> Response:
 
 @router.post("/account/password")
 async def change_password(request: Request, db: DbDep) -> Response:
-    principal = await _account_post(request, db)
+    principal = await _account_post(request, db, limited_form="password")
     if isinstance(principal, Response):
         return principal
-    if limited := await _limited(request, db, principal, "password"):
-        return limited
     values = await _text_fields(request, "current_password", "new_password")
 
     async def again(status_code: int, form: Form) -> HTMLResponse:
@@ -702,11 +702,9 @@ async def change_password(request: Request, db: DbDep) -> Response:
 
 @router.post("/account/sessions/{session_id}/end")
 async def end_session(session_id: str, request: Request, db: DbDep) -> Response:
-    principal = await _account_post(request, db)
+    principal = await _account_post(request, db, limited_form="sessions")
     if isinstance(principal, Response):
         return principal
-    if limited := await _limited(request, db, principal, "sessions"):
-        return limited
     try:
         target = uuid.UUID(session_id)
         await sessions_service.revoke_session(db, user_id=principal.user.id, session_id=target)
