@@ -11,37 +11,30 @@ token (`forms.py`) and is refused (403, an HTML page) without a valid one, or wh
 
 from __future__ import annotations
 
-import time
 import uuid
-from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
-from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.auth import passwords, recovery, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import PasswordConfirmation, verify_rate_limit
-from gatehouse.auth.devices import DEVICE_COOKIE, DEVICE_HEADER
 from gatehouse.auth.exceptions import (
     AccountDisabled,
     InvalidCredentials,
     InvalidResetToken,
     InvalidVerificationToken,
 )
-from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.auth.profile import update_profile
 from gatehouse.auth.schemas import ForgotPasswordRequest, RegisterRequest
 from gatehouse.auth.service import Principal
 from gatehouse.core.db import DbDep
-from gatehouse.core.errors import Forbidden, RateLimited
+from gatehouse.core.errors import RateLimited
 from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.ratelimit import default_rate_limit
 from gatehouse.sessions import service as sessions_service
@@ -54,209 +47,39 @@ from gatehouse.users.exceptions import (
     PasswordRejected,
 )
 from gatehouse.users.schemas import UserUpdateMe
-from gatehouse.web.dependencies import SESSION_COOKIE, same_site_only, set_sign_in_cookies
-from gatehouse.web.exceptions import CsrfFailed
+from gatehouse.web.dependencies import SESSION_COOKIE
 from gatehouse.web.forms import (
-    FORM_COOKIE,
-    FORM_COOKIE_MAX_AGE,
-    FormTokens,
     field_errors,
     safe_next,
 )
-
-router = APIRouter(include_in_schema=False, tags=["pages"])
-
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+from gatehouse.web.rendering import (
+    LANDING,
+    TEXT_MAX,
+    Form,
+    device_token_of,
+    notice_of,
+    page_kit,
+    redirect,
+    render,
+    retry_text,
+    session_form_refused,
+    signed_in,
+    signed_in_post,
+    signed_in_response,
+    text_fields,
+    to_login,
+    visitor_form_refused,
+    with_notice,
 )
-PAGE_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Cache-Control": "no-store",
-    # Not the app's `no-referrer`: with it, browsers send `Origin: null` on a form POST,
-    # which same_site_only refuses. Off-site requests still get no referrer.
-    "Referrer-Policy": "same-origin",
-}
-LANDING = "/account"  # where signing in or up lands (the tasks pages will come later)
-TEXT_MAX = 1024  # longer form values are cut before they reach a check
 
-# The only notices a page shows from its query string: a key, never free text.
-NOTICES = {
-    "signed-out": "You are signed out.",
-    "password-reset": "Your password is set. Sign in with it.",
-    "verified": "Your email address is confirmed.",
-    "welcome": "Your account is ready. A link to confirm your email is on its way.",
-    "name-saved": "Your name is saved.",
-    "email-changed": "Your email is changed. A link to confirm it is on its way.",
-    "password-changed": "Your password is changed. Your other sessions are signed out.",
-    "session-ended": "That session is signed out.",
-    "verification-sent": "If your email is not confirmed yet, a link is on its way.",
-    "account-deleted": "Your account is deleted.",
-    "signed-out-everywhere": "You are signed out everywhere.",
-}
 RESET_SENT = "If an account exists for this email, a reset link is on its way."
 
-
-@cache
-def _templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("gatehouse.web", "templates"),
-        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
-        undefined=StrictUndefined,
-    )
+router = APIRouter(include_in_schema=False, tags=["pages"])
 
 
 @cache
 def _stylesheet() -> bytes:
     return files("gatehouse.web").joinpath("static/pages.css").read_bytes()
-
-
-def _kit(request: Request) -> AuthKit:
-    kit: AuthKit = request.app.state.auth
-    return kit
-
-
-def _tokens(request: Request) -> FormTokens:
-    return FormTokens(_kit(request).settings.secret_key)
-
-
-@dataclass
-class Form:
-    """What a page form shows: the values typed (never a password), the error beside each
-    field, and one error for the whole form."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    error: str | None = None
-
-
-def render(
-    request: Request,
-    template: str,
-    *,
-    status_code: int = 200,
-    principal: Principal | None = None,
-    headers: dict[str, str] | None = None,
-    **context: Any,
-) -> HTMLResponse:
-    """A page with the pages' headers; signed-out pages also get the form cookie."""
-    tokens = _tokens(request)
-    nonce = request.cookies.get(FORM_COOKIE, "")
-    fresh_nonce = None
-    if principal is None and not (0 < len(nonce) <= 64):
-        nonce = fresh_nonce = tokens.new_nonce()
-    csrf = (
-        tokens.for_session(principal.session.id)
-        if principal is not None
-        else tokens.for_visitor(nonce, issued=int(time.time()))
-    )
-    context.setdefault("form", Form())
-    context.setdefault("notice", None)
-    html = (
-        _templates()
-        .get_template(template)
-        .render(user=principal.user if principal else None, csrf=csrf, **context)
-    )
-    response = HTMLResponse(
-        html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})}
-    )
-    if fresh_nonce is not None:
-        response.set_cookie(
-            FORM_COOKIE,
-            fresh_nonce,
-            max_age=FORM_COOKIE_MAX_AGE,
-            path="/",
-            httponly=True,
-            samesite="lax",
-            secure=not _kit(request).settings.is_development,
-        )
-    return response
-
-
-def redirect(location: str) -> RedirectResponse:
-    """303 See Other: after a POST the browser GETs `location`."""
-    return RedirectResponse(location, status_code=303, headers=PAGE_HEADERS)
-
-
-def _with_notice(path: str, notice: str) -> str:
-    return f"{path}?{urlencode({'notice': notice})}"
-
-
-def _notice(request: Request) -> str | None:
-    return NOTICES.get(request.query_params.get("notice", ""))
-
-
-def _retry_text(error: RateLimited) -> str:
-    seconds = int(error.details.get("retry_after", 1))
-    unit = "second" if seconds == 1 else "seconds"
-    return f"Too many attempts. Try again in {seconds} {unit}."
-
-
-async def _text_fields(request: Request, *names: str) -> dict[str, str]:
-    form = await request.form()
-    values: dict[str, str] = {}
-    for name in names:
-        value = form.get(name)
-        values[name] = value[:TEXT_MAX] if isinstance(value, str) else ""
-    return values
-
-
-async def signed_in(request: Request, db: AsyncSession) -> Principal | None:
-    """The browser session of the `session_id` cookie, or None."""
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie or len(cookie) > 512:
-        return None
-    try:
-        return await auth_service.resolve_browser_session(db, kit=_kit(request), cookie=cookie)
-    except Forbidden:
-        return None
-
-
-def _csrf_refused(request: Request, principal: Principal | None = None) -> HTMLResponse:
-    return render(request, "csrf.html", status_code=403, principal=principal)
-
-
-async def _cross_site(request: Request) -> bool:
-    try:
-        await same_site_only(request, _kit(request))
-    except CsrfFailed:
-        return True
-    return False
-
-
-async def _visitor_form_refused(request: Request) -> HTMLResponse | None:
-    """The 403 page when a signed-out form's token is missing, forged or stale."""
-    token = (await _text_fields(request, "csrf_token"))["csrf_token"]
-    nonce = request.cookies.get(FORM_COOKIE, "")
-    if await _cross_site(request) or not _tokens(request).visitor_token_ok(
-        token, nonce, now=int(time.time())
-    ):
-        return _csrf_refused(request)
-    return None
-
-
-async def _session_form_refused(request: Request, principal: Principal) -> HTMLResponse | None:
-    """The 403 page when a signed-in form's token is not this session's."""
-    token = (await _text_fields(request, "csrf_token"))["csrf_token"]
-    if await _cross_site(request) or not _tokens(request).session_token_ok(
-        token, principal.session.id
-    ):
-        return _csrf_refused(request, principal)
-    return None
-
-
-def _to_login(request: Request) -> RedirectResponse:
-    return redirect(f"/login?{urlencode({'next': request.url.path})}")
-
-
-def _device_token(request: Request) -> str | None:
-    return request.headers.get(DEVICE_HEADER) or request.cookies.get(DEVICE_COOKIE)
-
-
-def _signed_in_response(location: str, kit: AuthKit, cookie: str, device: str) -> RedirectResponse:
-    response = redirect(location)
-    set_sign_in_cookies(response, kit=kit, cookie=cookie, device=device)
-    return response
 
 
 # --- home -----------------------------------------------------------------------------
@@ -295,16 +118,16 @@ async def signup_page(request: Request, db: DbDep) -> Response:
 
 @router.post("/signup")
 async def signup(request: Request, db: DbDep) -> Response:
-    if refused := await _visitor_form_refused(request):
+    if refused := await visitor_form_refused(request):
         return refused
-    kit = _kit(request)
-    values = await _text_fields(request, "email", "password", "full_name")
+    kit = page_kit(request)
+    values = await text_fields(request, "email", "password", "full_name")
     shown = {"email": values["email"], "full_name": values["full_name"]}
     try:
         await register_rate_limit(request)
     except RateLimited as exc:
         return render(
-            request, "signup.html", status_code=429, form=Form(shown, error=_retry_text(exc))
+            request, "signup.html", status_code=429, form=Form(shown, error=retry_text(exc))
         )
     try:
         data = RegisterRequest(
@@ -335,9 +158,9 @@ async def signup(request: Request, db: DbDep) -> Response:
         email=str(data.email),
         password=data.password,
         origin=origin,
-        device_token=_device_token(request),
+        device_token=device_token_of(request),
     )
-    return _signed_in_response(_with_notice(LANDING, "welcome"), kit, cookie, device)
+    return signed_in_response(with_notice(LANDING, "welcome"), kit, cookie, device)
 
 
 def _policy_errors(error: PasswordRejected, field_name: str) -> dict[str, str]:
@@ -353,18 +176,18 @@ async def login_page(request: Request, db: DbDep) -> Response:
     next_path = safe_next(request.query_params.get("next"))
     if await signed_in(request, db) is not None:
         return redirect(next_path or LANDING)
-    return render(request, "login.html", next_path=next_path, notice=_notice(request))
+    return render(request, "login.html", next_path=next_path, notice=notice_of(request))
 
 
 @router.post("/login")
 async def login(request: Request, db: DbDep) -> Response:
-    if refused := await _visitor_form_refused(request):
+    if refused := await visitor_form_refused(request):
         return refused
-    kit = _kit(request)
-    values = await _text_fields(request, "email", "password", "next")
+    kit = page_kit(request)
+    values = await text_fields(request, "email", "password", "next")
     next_path = safe_next(values["next"])
     shown = {"email": values["email"]}
-    device_token = _device_token(request)
+    device_token = device_token_of(request)
 
     def again(status_code: int, form: Form) -> HTMLResponse:
         return render(
@@ -387,12 +210,12 @@ async def login(request: Request, db: DbDep) -> Response:
             device_token=device_token,
         )
     except RateLimited as exc:
-        return again(429, Form(shown, error=_retry_text(exc)))
+        return again(429, Form(shown, error=retry_text(exc)))
     except InvalidCredentials:
         return again(400, Form(shown, error="The email or password is incorrect."))
     except AccountDisabled:
         return again(403, Form(shown, error="This account is disabled."))
-    return _signed_in_response(next_path or LANDING, kit, cookie, device)
+    return signed_in_response(next_path or LANDING, kit, cookie, device)
 
 
 @router.post("/logout")
@@ -400,10 +223,10 @@ async def logout(request: Request, db: DbDep) -> Response:
     principal = await signed_in(request, db)
     if principal is None:
         return redirect("/login")
-    if refused := await _session_form_refused(request, principal):
+    if refused := await session_form_refused(request, principal):
         return refused
     await auth_service.logout(db, principal=principal, origin=RequestOrigin.of(request))
-    return _signed_out(_with_notice("/login", "signed-out"))
+    return _signed_out(with_notice("/login", "signed-out"))
 
 
 def _signed_out(location: str) -> RedirectResponse:
@@ -422,22 +245,22 @@ async def forgot_page(request: Request) -> Response:
 
 @router.post("/forgot-password")
 async def forgot(request: Request, db: DbDep) -> Response:
-    if refused := await _visitor_form_refused(request):
+    if refused := await visitor_form_refused(request):
         return refused
-    values = await _text_fields(request, "email")
+    values = await text_fields(request, "email")
     shown = {"email": values["email"]}
     try:
-        await forgot_password_rate_limit(request, db, _device_token(request))
+        await forgot_password_rate_limit(request, db, device_token_of(request))
     except RateLimited as exc:
         return render(
-            request, "forgot.html", status_code=429, form=Form(shown, error=_retry_text(exc))
+            request, "forgot.html", status_code=429, form=Form(shown, error=retry_text(exc))
         )
     try:
         data = ForgotPasswordRequest(email=values["email"])
     except ValidationError as exc:
         return render(request, "forgot.html", status_code=422, form=Form(shown, field_errors(exc)))
     await recovery.forgot_password(
-        db, kit=_kit(request), email=str(data.email), origin=RequestOrigin.of(request)
+        db, kit=page_kit(request), email=str(data.email), origin=RequestOrigin.of(request)
     )
     return render(request, "forgot.html", sent=RESET_SENT)
 
@@ -452,9 +275,9 @@ async def reset_page(request: Request) -> Response:
 
 @router.post("/reset-password")
 async def reset(request: Request, db: DbDep) -> Response:
-    if refused := await _visitor_form_refused(request):
+    if refused := await visitor_form_refused(request):
         return refused
-    values = await _text_fields(request, "token", "new_password", "confirm_password")
+    values = await text_fields(request, "token", "new_password", "confirm_password")
     token = values["token"]
 
     def again(status_code: int, errors: dict[str, str]) -> HTMLResponse:
@@ -470,7 +293,7 @@ async def reset(request: Request, db: DbDep) -> Response:
     try:
         await default_rate_limit(request)
     except RateLimited as exc:
-        return again(429, {"new_password": _retry_text(exc)})
+        return again(429, {"new_password": retry_text(exc)})
     if not values["new_password"]:
         return again(422, {"new_password": "Enter a new password."})
     if values["new_password"] != values["confirm_password"]:
@@ -478,7 +301,7 @@ async def reset(request: Request, db: DbDep) -> Response:
     try:
         await recovery.reset_password(
             db,
-            kit=_kit(request),
+            kit=page_kit(request),
             token=token,
             new_password=values["new_password"],
             origin=RequestOrigin.of(request),
@@ -487,7 +310,7 @@ async def reset(request: Request, db: DbDep) -> Response:
         return render(request, "reset.html", status_code=400, token="", invalid=True)
     except PasswordRejected as exc:
         return again(422, _policy_errors(exc, "new_password"))
-    return _signed_out(_with_notice("/login", "password-reset"))
+    return _signed_out(with_notice("/login", "password-reset"))
 
 
 # --- email verification ---------------------------------------------------------------
@@ -504,9 +327,9 @@ async def verify_page(request: Request) -> Response:
 
 @router.post("/verify")
 async def verify(request: Request, db: DbDep) -> Response:
-    if refused := await _visitor_form_refused(request):
+    if refused := await visitor_form_refused(request):
         return refused
-    token = (await _text_fields(request, "token"))["token"]
+    token = (await text_fields(request, "token"))["token"]
     try:
         await default_rate_limit(request)
         await verification.verify_email(db, token=token, origin=RequestOrigin.of(request))
@@ -517,12 +340,12 @@ async def verify(request: Request, db: DbDep) -> Response:
             status_code=429,
             token=token,
             invalid=False,
-            form=Form(error=_retry_text(exc)),
+            form=Form(error=retry_text(exc)),
         )
     except InvalidVerificationToken:
         return render(request, "verify.html", status_code=400, token="", invalid=True)
     principal = await signed_in(request, db)
-    return redirect(_with_notice(LANDING if principal else "/login", "verified"))
+    return redirect(with_notice(LANDING if principal else "/login", "verified"))
 
 
 # --- the account page -----------------------------------------------------------------
@@ -549,7 +372,7 @@ async def _account(
             **{name: Form() for name in ACCOUNT_FORMS if name != "name"},
             **(forms or {}),
         },
-        notice=_notice(request),
+        notice=notice_of(request),
     )
 
 
@@ -560,7 +383,7 @@ ACCOUNT_FORMS = ("name", "email", "password", "sessions", "verify", "delete")
 async def account_page(request: Request, db: DbDep) -> Response:
     principal = await signed_in(request, db)
     if principal is None:
-        return _to_login(request)
+        return to_login(request)
     return await _account(request, db, principal)
 
 
@@ -569,11 +392,9 @@ async def _account_post(
 ) -> Principal | Response:
     """The signed-in caller of an account form, or the answer that stops it (sign in
     first; CSRF refused; with `limited_form`, the default rate limit shown on that form)."""
-    principal = await signed_in(request, db)
-    if principal is None:
-        return redirect(f"/login?{urlencode({'next': '/account'})}")
-    if refused := await _session_form_refused(request, principal):
-        return refused
+    principal = await signed_in_post(request, db, back="/account")
+    if isinstance(principal, Response):
+        return principal
     if limited_form is not None and (
         limited := await _limited(request, db, principal, limited_form)
     ):
@@ -588,7 +409,7 @@ async def _limited(
         await default_rate_limit(request)
     except RateLimited as exc:
         return await _account(
-            request, db, principal, status_code=429, forms={form: Form(error=_retry_text(exc))}
+            request, db, principal, status_code=429, forms={form: Form(error=retry_text(exc))}
         )
     return None
 
@@ -598,16 +419,16 @@ async def change_name(request: Request, db: DbDep) -> Response:
     principal = await _account_post(request, db, limited_form="name")
     if isinstance(principal, Response):
         return principal
-    values = await _text_fields(request, "full_name")
+    values = await text_fields(request, "full_name")
     try:
         data = UserUpdateMe(full_name=values["full_name"] or None)
     except ValidationError as exc:
         form = Form(values, field_errors(exc))
         return await _account(request, db, principal, status_code=422, forms={"name": form})
     await update_profile(
-        db, kit=_kit(request), user=principal.user, fields={"full_name": data.full_name}
+        db, kit=page_kit(request), user=principal.user, fields={"full_name": data.full_name}
     )
-    return redirect(_with_notice("/account", "name-saved"))
+    return redirect(with_notice("/account", "name-saved"))
 
 
 @router.post("/account/email")
@@ -615,7 +436,7 @@ async def change_email(request: Request, db: DbDep) -> Response:
     principal = await _account_post(request, db, limited_form="email")
     if isinstance(principal, Response):
         return principal
-    values = await _text_fields(request, "email", "current_password")
+    values = await text_fields(request, "email", "current_password")
     shown = {"email": values["email"]}
 
     async def again(status_code: int, form: Form) -> HTMLResponse:
@@ -633,8 +454,8 @@ async def change_email(request: Request, db: DbDep) -> Response:
             errors = {**errors, "current_password": "Enter your current password."}
             errors.pop("form", None)
         return await again(422, Form(shown, errors))
-    kit = _kit(request)
-    confirm = PasswordConfirmation(kit, _device_token(request))
+    kit = page_kit(request)
+    confirm = PasswordConfirmation(kit, device_token_of(request))
     try:
         async with confirm(principal.user):
             await update_profile(
@@ -652,8 +473,8 @@ async def change_email(request: Request, db: DbDep) -> Response:
             400, Form(shown, {"email": "An account with this email already exists."})
         )
     except RateLimited as exc:
-        return await again(429, Form(shown, error=_retry_text(exc)))
-    return redirect(_with_notice("/account", "email-changed"))
+        return await again(429, Form(shown, error=retry_text(exc)))
+    return redirect(with_notice("/account", "email-changed"))
 
 
 @router.post("/account/password")
@@ -661,7 +482,7 @@ async def change_password(request: Request, db: DbDep) -> Response:
     principal = await _account_post(request, db, limited_form="password")
     if isinstance(principal, Response):
         return principal
-    values = await _text_fields(request, "current_password", "new_password")
+    values = await text_fields(request, "current_password", "new_password")
 
     async def again(status_code: int, form: Form) -> HTMLResponse:
         return await _account(
@@ -681,13 +502,13 @@ async def change_password(request: Request, db: DbDep) -> Response:
     try:
         await passwords.change_password(
             db,
-            kit=_kit(request),
+            kit=page_kit(request),
             user=principal.user,
             current_session=principal.session.id,
             current_password=values["current_password"],
             new_password=values["new_password"],
             origin=RequestOrigin.of(request),
-            device_token=_device_token(request),
+            device_token=device_token_of(request),
         )
     except InvalidPassword:
         return await again(
@@ -696,8 +517,8 @@ async def change_password(request: Request, db: DbDep) -> Response:
     except PasswordRejected as exc:
         return await again(422, Form(errors=_policy_errors(exc, "new_password")))
     except RateLimited as exc:
-        return await again(429, Form(error=_retry_text(exc)))
-    return redirect(_with_notice("/account", "password-changed"))
+        return await again(429, Form(error=retry_text(exc)))
+    return redirect(with_notice("/account", "password-changed"))
 
 
 @router.post("/account/sessions/{session_id}/end")
@@ -712,8 +533,8 @@ async def end_session(session_id: str, request: Request, db: DbDep) -> Response:
         form = Form(error="That session is already signed out.")
         return await _account(request, db, principal, status_code=404, forms={"sessions": form})
     if target == principal.session.id:
-        return _signed_out(_with_notice("/login", "signed-out"))
-    return redirect(_with_notice("/account", "session-ended"))
+        return _signed_out(with_notice("/login", "signed-out"))
+    return redirect(with_notice("/account", "session-ended"))
 
 
 @router.post("/account/sessions/end-all")
@@ -722,7 +543,7 @@ async def end_all_sessions(request: Request, db: DbDep) -> Response:
     if isinstance(principal, Response):
         return principal
     await auth_service.logout_all(db, user_id=principal.user.id, origin=RequestOrigin.of(request))
-    return _signed_out(_with_notice("/login", "signed-out-everywhere"))
+    return _signed_out(with_notice("/login", "signed-out-everywhere"))
 
 
 @router.post("/account/verify")
@@ -733,12 +554,12 @@ async def send_verification(request: Request, db: DbDep) -> Response:
     try:
         await verify_rate_limit(request, principal.user)
     except RateLimited as exc:
-        form = Form(error=_retry_text(exc))
+        form = Form(error=retry_text(exc))
         return await _account(request, db, principal, status_code=429, forms={"verify": form})
     await verification.request_verification(
-        db, user=principal.user, settings=_kit(request).settings
+        db, user=principal.user, settings=page_kit(request).settings
     )
-    return redirect(_with_notice("/account", "verification-sent"))
+    return redirect(with_notice("/account", "verification-sent"))
 
 
 @router.post("/account/delete")
@@ -746,7 +567,7 @@ async def delete_account(request: Request, db: DbDep) -> Response:
     principal = await _account_post(request, db)
     if isinstance(principal, Response):
         return principal
-    password = (await _text_fields(request, "password"))["password"]
+    password = (await text_fields(request, "password"))["password"]
 
     async def again(status_code: int, form: Form) -> HTMLResponse:
         return await _account(
@@ -755,9 +576,9 @@ async def delete_account(request: Request, db: DbDep) -> Response:
 
     if not password:
         return await again(422, Form(errors={"password": "Enter your password."}))
-    kit = _kit(request)
+    kit = page_kit(request)
     try:
-        async with PasswordConfirmation(kit, _device_token(request))(principal.user):
+        async with PasswordConfirmation(kit, device_token_of(request))(principal.user):
             await users_service.delete_me(
                 db, hasher=kit.hasher, user=principal.user, password=password
             )
@@ -768,5 +589,5 @@ async def delete_account(request: Request, db: DbDep) -> Response:
             409, Form(error="You are the last active admin; make another admin first.")
         )
     except RateLimited as exc:
-        return await again(429, Form(error=_retry_text(exc)))
-    return _signed_out(_with_notice("/login", "account-deleted"))
+        return await again(429, Form(error=retry_text(exc)))
+    return _signed_out(with_notice("/login", "account-deleted"))
