@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from tests.helpers import PASSWORD
 from tests.pages.browsing import chromium, needs_chromium, new_page, register, serve, sign_in
@@ -51,25 +51,37 @@ class FormWithErrors:
     who: Who
     path: str
     button: str
+    shows: str  # a piece of the error the page then shows
     fill: dict[str, str] = field(default_factory=dict)
+    forget_cookies: bool = False  # sent without the form's cookie: the CSRF refusal page
 
 
 FORMS_WITH_ERRORS = [
-    FormWithErrors("visitor", "/signup", "Create account", {"Email": "not an email"}),
     FormWithErrors(
-        "visitor", "/login", "Sign in", {"Email": "nobody@example.com", "Password": "wrong"}
+        "visitor", "/signup", "Create account", "Enter a valid email", {"Email": "not an email"}
     ),
-    FormWithErrors("visitor", "/forgot-password", "Send reset link", {"Email": "nope"}),
+    FormWithErrors(
+        "visitor",
+        "/login",
+        "Sign in",
+        "The email or password is incorrect.",
+        {"Email": "nobody@example.com", "Password": "wrong"},
+    ),
+    FormWithErrors(
+        "visitor", "/forgot-password", "Send reset link", "Enter a valid email", {"Email": "x"}
+    ),
     FormWithErrors(
         "visitor",
         "/reset-password?token=x",
         "Set password",
+        "The two passwords are not the same.",
         {"New password": "one long passphrase", "Confirm password": "another one"},
     ),
-    FormWithErrors("user", "/account", "Change password"),
-    FormWithErrors("user", "/account", "Delete account"),
+    FormWithErrors("user", "/account", "Change password", "Enter your current password."),
+    FormWithErrors("user", "/account", "Delete account", "Enter your password."),
     # The only admin may not deactivate themself: the refusal shows beside their row.
-    FormWithErrors("admin", f"/admin/users?q={ADMIN_EMAIL}", "Deactivate"),
+    FormWithErrors("admin", f"/admin/users?q={ADMIN_EMAIL}", "Deactivate", "last active admin"),
+    FormWithErrors("visitor", "/forgot-password", "Send reset link", "(CSRF)", forget_cookies=True),
 ]
 
 pytestmark = [needs_chromium, pytest.mark.timeout(300)]
@@ -159,8 +171,10 @@ def test_pages_with_form_errors_pass_axe_and_fit_a_narrow_window(site: Site) -> 
         page.goto(form.path)
         for label, value in form.fill.items():
             page.get_by_label(label, exact=True).first.fill(value)
+        if form.forget_cookies:
+            page.context.clear_cookies()
         page.get_by_role("button", name=form.button, exact=True).first.click()
         page.wait_for_load_state()
-        assert page.locator("p.error").count() > 0, f"{form} showed no error"
+        expect(page.locator("p.error", has_text=form.shows).first).to_be_visible()
         check(page, f"{form.who} {form.path} after {form.button!r}", problems)
     assert problems == {}
