@@ -34,7 +34,7 @@ from gatehouse.devtools.deps import conflicting, is_pyproject, read_requirements
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 _RESERVED = {"core", "auth", "sessions", "users", "tasks", "chat", "mail", "audit", "web", "ops", "devtools",
-             "models", "main", "cli", "migrate", "routers", "test", "tests"}  # fmt: skip
+             "accounts", "models", "main", "cli", "migrate", "routers", "test", "tests"}  # fmt: skip
 
 
 # The modules of a new package, each from templates/feature/package/<module>.tmpl.
