@@ -4,6 +4,7 @@ password policy, login throttle and audit trail."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -141,6 +142,17 @@ async def test_add_user_refuses_a_taken_email_and_what_is_not_a_hash(
         await accounts.add_user("not an email", hashed)
     with pytest.raises(ValueError, match="full_name"):
         await accounts.add_user(unique_email(), hashed, full_name="bidi\u202eoverride")
+
+
+async def test_of_concurrent_adds_of_one_email_one_wins(accounts: Accounts) -> None:
+    email = unique_email()
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    results = await asyncio.gather(
+        *(accounts.add_user(email, hashed) for _ in range(8)), return_exceptions=True
+    )
+    added = [result for result in results if isinstance(result, UserRead)]
+    assert len(added) == 1
+    assert all(isinstance(result, AccountExists) for result in results if result not in added)
 
 
 async def test_find_user_by_filters_and_its_errors(accounts: Accounts) -> None:

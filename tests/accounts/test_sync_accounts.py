@@ -4,6 +4,7 @@ loop) and from inside a running loop (as in a notebook)."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import bcrypt
 import pytest
@@ -16,6 +17,7 @@ from gatehouse.accounts import (
     PasswordRejected,
     RateLimited,
     ResetTokenInvalid,
+    SchemaOutOfDate,
     SyncAccounts,
     UserRead,
 )
@@ -66,11 +68,14 @@ def _journey(settings: Settings) -> None:
         assert accounts.valid_login(imported.email, "imported password")
 
 
+def _portal_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if "portal" in thread.name}
+
+
 def test_the_journey_from_a_script(settings: Settings) -> None:
-    before = {thread.name for thread in threading.enumerate()}
+    before = _portal_threads()
     _journey(settings)
-    # The loop's thread ends with the context.
-    assert {thread.name for thread in threading.enumerate()} <= before
+    assert _portal_threads() == before  # the loop's thread ended with the context
 
 
 async def test_the_journey_inside_a_running_loop_as_in_a_notebook(settings: Settings) -> None:
@@ -89,3 +94,11 @@ def test_the_throttle_and_its_wait(database_url: str) -> None:
             accounts.valid_login(email, PASSWORD)
         clock.advance(31)
         assert accounts.valid_login(email, PASSWORD)
+
+
+def test_a_database_not_at_the_current_migration_is_refused(tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(SchemaOutOfDate), SyncAccounts.open(settings):
+        pass
+    with SyncAccounts.open(settings, upgrade=True) as accounts:
+        accounts.register_user(unique_email(), PASSWORD)

@@ -101,3 +101,16 @@ def test_an_invalid_line_in_the_dependency_file_is_reported(project: Path) -> No
 def test_outside_a_project_it_says_where_to_run(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="run from the project's root"):
         new_feature(tmp_path, "notes")
+
+
+def test_a_dependency_file_that_cannot_be_read_stops_it(project: Path) -> None:
+    (project / "pyproject.toml").write_text("[project\n")
+    with pytest.raises(ScaffoldError, match=r"pyproject\.toml: not valid TOML"):
+        new_feature(project, "notes")
+    (project / "pyproject.toml").write_text(
+        PYPROJECT + '[tool.gatehouse]\ndependency-file = "requirements.txt"\n'
+    )
+    (project / "requirements.txt").write_bytes(b"caf\xe9\n")
+    with pytest.raises(ScaffoldError, match=r"requirements\.txt: cannot be read"):
+        new_feature(project, "notes", ["humanize"])
+    assert not (project / "src/gatehouse/notes").exists()
