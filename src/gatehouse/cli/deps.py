@@ -26,7 +26,7 @@ def deps_check(
         typer.Option(
             "--index-url",
             envvar="GATEHOUSE_INDEX_URL",
-            help="The package index's JSON API asked by --outdated [default: https://pypi.org/pypi].",
+            help="The package index's JSON API asked by --outdated (default https://pypi.org/pypi).",
         ),
     ] = None,
 ) -> None:
