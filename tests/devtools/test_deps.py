@@ -297,3 +297,11 @@ def test_offline_the_cli_says_so_and_exits_non_zero(tmp_path: Path) -> None:
     assert "the latest versions were not checked" in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_password_in_the_index_url_is_never_shown(tmp_path: Path) -> None:
+    url = _closed_port_url().replace("http://", "http://reader:s3cret-token@")
+    path = _write(tmp_path, "requirements.txt", "httpx\n")
+    report = analyze(path, outdated=True, index_url=url)
+    assert "s3cret-token" not in report.errors[0]
+    assert "http://reader:***@127.0.0.1" in report.errors[0]

@@ -27,6 +27,8 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from gatehouse.devtools.config import mask_url_password
+
 
 @dataclass
 class RequirementReport:
@@ -187,6 +189,8 @@ class PackageIndex:
         self, base_url: str = DEFAULT_INDEX_URL, *, timeout: float = INDEX_TIMEOUT_SECONDS
     ) -> None:
         self.base_url = base_url
+        # As messages show it: a private index's password or token in the URL is masked.
+        self.shown_url = mask_url_password(base_url)
         self._client = httpx.Client(
             timeout=timeout, follow_redirects=True, headers={"Accept": "application/json"}
         )
@@ -209,13 +213,13 @@ class PackageIndex:
         except httpx.HTTPError as exc:
             reason = str(exc) or type(exc).__name__
             raise IndexUnreachable(
-                f"the package index at {self.base_url} could not be reached ({reason})"
+                f"the package index at {self.shown_url} could not be reached ({reason})"
             ) from None
         if response.status_code == 404:
             return None
         if response.status_code != 200:
             raise IndexUnreachable(
-                f"the package index at {self.base_url} answered {response.status_code} for {name}"
+                f"the package index at {self.shown_url} answered {response.status_code} for {name}"
             )
         try:
             data = response.json()
@@ -224,7 +228,7 @@ class PackageIndex:
             return newest or str(data["info"]["version"])
         except (ValueError, KeyError, TypeError, AttributeError):
             raise IndexUnreachable(
-                f"the package index at {self.base_url} gave an answer for {name} that is "
+                f"the package index at {self.shown_url} gave an answer for {name} that is "
                 "not its JSON API"
             ) from None
 
