@@ -16,7 +16,8 @@ import gatehouse
 import gatehouse_client
 
 # Lowest first. On top, unchecked: `cli` and the assembly modules (main, routers, models,
-# migrate, __main__), which put the pieces together.
+# migrate, __main__, and the `accounts` package, the in-process account API), which put the
+# pieces together.
 LAYERS: dict[str, int] = {
     "core": 0,
     "audit": 1,
@@ -30,7 +31,7 @@ LAYERS: dict[str, int] = {
     "ops": 8,
     "devtools": 8,
 }
-TOP = 9  # `cli` and the assembly modules: they may import anything
+TOP = 9  # `cli` and the assembly modules (`accounts` too): they may import anything
 HTTP_MODULES = {"router", "dependencies"}
 
 
@@ -130,4 +131,15 @@ def test_the_rule_finds_a_cycle_between_services(tmp_path: Path) -> None:
         "gatehouse/users/router.py:3: imports gatehouse.auth.router.router",
         "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions",
         "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions.InvalidCredentials",
+    ]
+
+
+def test_no_domain_may_import_the_account_api(tmp_path: Path) -> None:
+    """`gatehouse.accounts` is on top, like main.py: the rule refuses it to any domain."""
+    root = tmp_path / "gatehouse"
+    (root / "web").mkdir(parents=True)
+    (root / "web" / "router.py").write_text("from gatehouse.accounts import Accounts\n")
+    assert layering_violations(root) == [
+        "gatehouse/web/router.py:1: imports gatehouse.accounts",
+        "gatehouse/web/router.py:1: imports gatehouse.accounts.Accounts",
     ]
