@@ -43,6 +43,7 @@ def _kid(token: str) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # two server starts, which a busy machine makes slow
 async def test_the_example_resource_server_through_a_key_rotation(
     start_server: ServerStarter, tmp_path: Path
 ) -> None:
