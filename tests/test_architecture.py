@@ -10,6 +10,7 @@ imports nothing from the server. Relative imports are not used (they would hide 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import gatehouse
@@ -99,8 +100,22 @@ def test_core_imports_no_domain() -> None:
     assert problems == []
 
 
+ROOT = Path(__file__).resolve().parents[1]
+SDK = ROOT / "clients" / "python" / "src" / "gatehouse_client"
+# What the SDK's base package may import besides the standard library and itself; the
+# modules of its extras may import theirs too (see clients/python/pyproject.toml).
+SDK_BASE_DEPENDENCIES = {"httpx", "pydantic"}
+SDK_EXTRA_MODULES = {
+    "verifier.py": {"jwt"},
+    "fastapi.py": {"jwt", "fastapi"},
+    "starlette.py": {"jwt", "starlette"},
+}
+
+
 def test_the_sdk_imports_nothing_from_the_server() -> None:
     sdk = Path(gatehouse_client.__file__).parent
+    assert sdk == SDK  # the package the dev environment imports is the distribution's
+    assert len(list(sdk.rglob("*.py"))) >= 5
     problems = [
         f"{path.name}:{line}: {target}"
         for path in sdk.rglob("*.py")
@@ -108,6 +123,26 @@ def test_the_sdk_imports_nothing_from_the_server() -> None:
         if target == "gatehouse" or target.startswith("gatehouse.")
     ]
     assert problems == []
+
+
+def test_the_sdk_base_needs_only_httpx_and_pydantic() -> None:
+    problems = []
+    for path in SDK.rglob("*.py"):
+        allowed = {
+            "gatehouse_client",
+            *SDK_BASE_DEPENDENCIES,
+            *SDK_EXTRA_MODULES.get(path.name, ()),
+        }
+        for line, target in _imports(path):
+            top = target.split(".")[0]
+            if top not in sys.stdlib_module_names and top not in allowed:
+                problems.append(f"{path.name}:{line}: {target}")
+    assert problems == []
+    # ... and the base package imports none of the extras' modules.
+    base = SDK / "__init__.py"
+    assert not any(
+        t.split(".")[-1] in ("verifier", "fastapi", "starlette") for _, t in _imports(base)
+    )
 
 
 def test_the_rule_finds_a_cycle_between_services(tmp_path: Path) -> None:
