@@ -42,6 +42,10 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A PostgreSQL that does not answer must not hold requests: a connect gives up after this
+# (the request then answers 503, see core/errors.py), and so does a statement.
+PG_CONNECT_TIMEOUT_SECONDS = 3.0
+PG_COMMAND_TIMEOUT_SECONDS = 30.0
 
 
 def utcnow() -> datetime:
@@ -158,7 +162,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.DATABASE_URL,
         hide_parameters=True,
-        pool_pre_ping=True,
+        pool_pre_ping=True,  # a connection that died with its server is replaced, not used
+        connect_args={
+            "timeout": PG_CONNECT_TIMEOUT_SECONDS,
+            "command_timeout": PG_COMMAND_TIMEOUT_SECONDS,
+        },
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
     )
