@@ -1,5 +1,6 @@
-"""Private PostgreSQL and Redis servers for the fault tests: started, stopped and started
-again by the test, on free loopback ports, and stopped by their own pid files at the end."""
+"""The real processes of the fault tests: a private PostgreSQL cluster and redis-server on
+free loopback ports, which a test stops and starts again, and `gatehouse` processes it
+signals. Each is stopped by its own pid (pg_ctl reads the cluster's) at the end."""
 
 from __future__ import annotations
 
@@ -75,6 +76,8 @@ class PrivatePostgres:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
                 pytest.skip("running as root and there is no postgres account for initdb")
+            if shutil.which("runuser") is None:
+                pytest.skip("running as root and there is no runuser to run initdb as postgres")
             os.chown(self.root, owner.pw_uid, owner.pw_gid)
             self.owner = owner.pw_name
 
