@@ -31,8 +31,8 @@ lint: install-dev
 test: lint
 	$(VENV_BIN)/pytest --cov
 
-# pip-audit over uv.lock with PyPI's advisory data (else OSV's): fails on a known vulnerability; says
-# "NOT AUDITED" (and does not fail) when the advisory data cannot be reached.
+# pip-audit over uv.lock with PyPI's advisory data (else OSV's): fails on a known
+# vulnerability; says "NOT AUDITED" (and does not fail) when no advisory data is reachable.
 audit: install-dev
 	$(VENV_BIN)/python .ci/audit.py $(UV)
 
