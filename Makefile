@@ -7,7 +7,7 @@ PYTHON ?= python3
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 VENV_BIN := $(CURDIR)/.venv/bin
 
-.PHONY: run test lint format install install-dev bench clean
+.PHONY: run test lint format install install-dev bench audit clean
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -30,6 +30,11 @@ lint: install-dev
 
 test: lint
 	$(VENV_BIN)/pytest --cov
+
+# pip-audit over uv.lock with PyPI's advisory data (else OSV's): fails on a known
+# vulnerability; says "NOT AUDITED" (and does not fail) when no advisory data is reachable.
+audit: install-dev
+	$(VENV_BIN)/python .ci/audit.py $(UV)
 
 format: install-dev
 	$(VENV_BIN)/ruff check --fix src clients examples tests migrations bench scripts

@@ -46,7 +46,7 @@ async def open_database(settings: Settings | None = None) -> AsyncIterator[Datab
     on the way out. Every command that touches the database opens it with this."""
     if settings is None:
         settings = load_settings()
-    engine = make_engine(settings)
+    engine = make_engine(settings, command_timeout=None)  # migrations may take long
     try:
         yield Database(engine, make_sessionmaker(engine))
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from typing import Annotated
 
 import typer
@@ -21,6 +22,7 @@ def worker(
     """Deliver the mail outbox (run several; each message goes out once).
 
     Set MAIL_WORKER_ENABLED=false on the service processes when you run this.
+    SIGTERM (or Ctrl-C) stops it between two messages, then it exits 0.
     """
     from gatehouse.mail.backends import make_backend
     from gatehouse.mail.worker import MailWorker
@@ -34,11 +36,15 @@ def worker(
                 backend=make_backend(settings),
                 settings=settings,
             )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for stop_signal in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(stop_signal, stop.set)
             if once:
-                while await mail_worker.run_once():
+                while not stop.is_set() and await mail_worker.run_once(stop):
                     pass
                 return
-            await mail_worker.run_forever()
+            await mail_worker.run_forever(stop)
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(deliver())

@@ -42,6 +42,10 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A PostgreSQL that does not answer must not hold requests: a connect gives up after this
+# (the request then answers 503, see core/errors.py), and so does a service's statement.
+PG_CONNECT_TIMEOUT_SECONDS = 3.0
+PG_COMMAND_TIMEOUT_SECONDS = 30.0
 
 
 def utcnow() -> datetime:
@@ -141,11 +145,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+def make_engine(
+    settings: Settings, *, command_timeout: float | None = PG_COMMAND_TIMEOUT_SECONDS
+) -> AsyncEngine:
     """Build the engine for the configured database (SQLite in WAL mode, or PostgreSQL).
 
     `hide_parameters`: a failed statement's error (and so any log of it) shows the SQL but
     never its values, which are emails, hashes, tokens' digests and whatever a user typed.
+    `command_timeout` (PostgreSQL) bounds each statement of the service; the CLI passes
+    None, so a long migration is not cut off.
     """
     if settings.is_sqlite:
         engine = create_async_engine(
@@ -158,7 +166,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(
         settings.DATABASE_URL,
         hide_parameters=True,
-        pool_pre_ping=True,
+        pool_pre_ping=True,  # a connection that died with its server is replaced, not used
+        connect_args={
+            "timeout": PG_CONNECT_TIMEOUT_SECONDS,
+            "command_timeout": command_timeout,
+        },
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
     )

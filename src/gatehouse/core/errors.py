@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
@@ -11,6 +12,7 @@ from typing import Any, ClassVar, cast
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gatehouse.core.middleware import request_id_of, security_headers
@@ -145,6 +147,27 @@ GENERIC_ERRORS: tuple[type[AppError], ...] = (
 HTTP_CODES: dict[int, str] = {error.status: error.code for error in GENERIC_ERRORS}
 
 
+# Failures to reach the database (or to get a connection from the pool in time): the
+# service is there but cannot answer now, so 503, never a 500. SQLAlchemy wraps the
+# driver's errors (OperationalError, InterfaceError, or a DBAPIError that invalidated its
+# connection); a refused or timed-out connect can come through as the socket's own error.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+    TimeoutError,
+    socket.gaierror,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached (rather than a bug)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, DATABASE_UNAVAILABLE)
+
+
 def error_response(
     request: Request,
     *,
@@ -212,8 +235,35 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _unavailable_response(request: Request, exc: Exception) -> JSONResponse:
+    # Only the type: a driver's message may quote the statement or the server's address.
+    logger.warning("unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return error_response(
+        request,
+        status=ServiceUnavailable.status,
+        code=ServiceUnavailable.code,
+        message="Service unavailable: the database cannot be reached; try again shortly",
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return _unavailable_response(request, exc)
+
+
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
     # Runs in Starlette's outermost middleware, outside ours: add our headers here.
+    # Raised in a middleware, or a DBAPIError of another kind that lost its connection.
+    if is_unavailable(exc):
+        response = _unavailable_response(request, exc)
+    else:
+        response = _internal_error(request, exc)
+    response.headers["X-Request-ID"] = request_id_of(request.scope)
+    for name, value in security_headers(request.scope):
+        response.headers[name.decode()] = value.decode()
+    return response
+
+
+def _internal_error(request: Request, exc: Exception) -> JSONResponse:
     logger.error(
         "unhandled error on %s %s (request %s): %s",
         request.method,
@@ -222,13 +272,9 @@ async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
         type(exc).__name__,
         exc_info=exc,
     )
-    response = error_response(
+    return error_response(
         request, status=500, code="INTERNAL_ERROR", message="Internal server error"
     )
-    response.headers["X-Request-ID"] = request_id_of(request.scope)
-    for name, value in security_headers(request.scope):
-        response.headers[name.decode()] = value.decode()
-    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -236,4 +282,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unhandled_error)

@@ -156,25 +156,36 @@ class MailWorker:
         await db.commit()
         return True
 
-    async def run_once(self) -> int:
-        """Claim and deliver one batch of due messages; returns how many were sent."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Claim and deliver one batch of due messages; returns how many were sent.
+
+        When `stop` is set, the batch ends after the message being sent: the rest of the
+        claim is given back, so those messages are due again at once (for another worker,
+        or this one when it starts again), and none is sent twice.
+        """
         async with self.sessionmaker() as db:
             claimed = await self._claim(db, utcnow())
             sent = 0
-            for message in claimed:
+            for index, message in enumerate(claimed):
+                if stop is not None and stop.is_set():
+                    for unsent in claimed[index:]:
+                        unsent.claimed_until = None
+                    await db.commit()
+                    break
                 sent += await self._deliver(db, message)
             return sent
 
     async def run_forever(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until `stop` is set, polling every MAIL_POLL_SECONDS while idle.
 
-        Stopping waits for the pass under way, so no database connection is left
+        Stopping waits for the message being sent (never cut off mid-send, so never sent
+        twice) and gives the rest of the batch back; no database connection is left
         checked out (a cancelled pass could strand one, and with it the process).
         """
         stop = stop or asyncio.Event()
         while not stop.is_set():
             try:
-                sent = await self.run_once()
+                sent = await self.run_once(stop)
             except Exception:  # the database may be away for a moment: keep going
                 logger.exception("mail worker pass failed")
                 sent = 0
