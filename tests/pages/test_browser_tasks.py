@@ -1,5 +1,5 @@
 """The tasks and chat pages in a real browser: Debian's Chromium driven by Playwright,
-JavaScript off, against `gatehouse serve`.
+JavaScript off (and on, for the chat page's script), against `gatehouse serve`.
 
 Skipped (with the reason) when Chromium is missing; CI installs it (`.ci/run`). Each step
 waits at most TIMEOUT_MS.
@@ -51,9 +51,12 @@ def site(start_server: Callable[..., str], tmp_path: Path) -> str:
     return base_url
 
 
-def signed_up_page(browser: Browser, base_url: str, prefix: str) -> Page:
-    """A new browser (JavaScript off) signed up through the sign-up page, on /tasks."""
-    context = browser.new_context(base_url=base_url, java_script_enabled=False)
+def signed_up_page(
+    browser: Browser, base_url: str, prefix: str, *, javascript: bool = False
+) -> Page:
+    """A new browser (JavaScript off unless asked) signed up through the sign-up page, on
+    /tasks."""
+    context = browser.new_context(base_url=base_url, java_script_enabled=javascript)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.goto("/signup")
@@ -147,5 +150,30 @@ def test_ask_the_assistant_to_add_a_task_and_see_the_tool_call(browser: Browser,
     page.get_by_role("banner").get_by_role("link", name="Chat").click()
     page.get_by_role("link", name="New conversation").click()
     expect(page.get_by_role("heading", name="New conversation")).to_be_visible()
+    listed = page.get_by_role("region", name="Conversations").get_by_role("listitem")
+    expect(listed).to_have_count(1)
+
+
+def test_with_javascript_a_message_is_sent_without_reloading_the_page(
+    browser: Browser, site: str
+) -> None:
+    page = signed_up_page(browser, site, "browser-chat-js", javascript=True)
+    page.goto("/chat")
+    page.evaluate("window.sameDocument = true")
+    page.get_by_label("Message").fill("add a task to buy milk")
+    page.get_by_role("button", name="Send").click()
+    reply = page.locator("li.message.assistant")
+    expect(reply).to_contain_text("Added “buy milk”.")
+    expect(reply.locator("li.tool-call code")).to_have_text("add_task")
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    expect(page.get_by_label("Message")).to_be_focused()
+
+    page.get_by_label("Message").fill("what's on my list?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("li.message.assistant")).to_have_count(2)
+    expect(page.locator("li.message.assistant").last).to_contain_text("buy milk")
+    page.get_by_role("button", name="Send").click()  # nothing typed: the error, in place
+    expect(page.locator("#message-error")).to_have_text("Enter a message.")
+    assert page.evaluate("window.sameDocument") is True  # never reloaded
     listed = page.get_by_role("region", name="Conversations").get_by_role("listitem")
     expect(listed).to_have_count(1)

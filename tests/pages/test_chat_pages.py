@@ -198,3 +198,18 @@ async def test_a_model_that_does_not_answer_is_shown_on_the_form(
         refused = await send(client, "hello again")
         assert refused.status_code == 429
         assert read_page(refused.text).errors[0].startswith("Too many attempts.")
+
+
+async def test_the_chat_script_is_served_by_the_app_and_no_page_has_an_inline_script(
+    client: httpx.AsyncClient,
+) -> None:
+    script = await client.get("/static/chat.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "fetch(" in script.text
+    await sign_up(client, unique_email("chat-script"), PASSWORD)
+    chat = await page(client)
+    assert "script-src 'self'" in chat.headers["content-security-policy"]
+    assert re.findall(r"<script[^>]*>", chat.text) == ['<script src="/static/chat.js" defer>']
+    tasks = await client.get("/tasks", headers=HTML)
+    assert "<script" not in tasks.text

@@ -31,7 +31,7 @@ def assert_page_headers(response: httpx.Response) -> None:
     policy = response.headers["content-security-policy"]
     assert "default-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
-    assert "script-src 'none'" in policy
+    assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy
     assert response.headers["referrer-policy"] == "same-origin"
 

@@ -13,6 +13,8 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -138,6 +140,21 @@ async def _owned(
         )
     except (ValueError, ConversationNotFound):
         return None
+
+
+@cache
+def _script() -> bytes:
+    return files("gatehouse.web").joinpath("static/chat.js").read_bytes()
+
+
+@router.get("/static/chat.js")
+async def script() -> Response:
+    """The chat page's one script: sends a message without reloading the page."""
+    return Response(
+        _script(),
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=3600"},
+    )
 
 
 @router.get("/chat")

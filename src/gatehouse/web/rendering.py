@@ -28,7 +28,7 @@ from gatehouse.web.exceptions import CsrfFailed
 from gatehouse.web.forms import FORM_COOKIE, FORM_COOKIE_MAX_AGE, FormTokens
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 PAGE_HEADERS = {
