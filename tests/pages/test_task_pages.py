@@ -151,6 +151,7 @@ async def test_errors_are_shown_beside_their_field_and_the_form_keeps_what_was_t
     assert bad_date.status_code == 422
     assert read_page(bad_date.text).errors == ["Enter a date as YYYY-MM-DD."]
     assert 'id="due_date-error"' in bad_date.text
+    assert '<option value="medium" selected>' in bad_date.text  # none chosen: the default
     bad_priority = await post(client, "/tasks", title="Urgent", priority="urgent")
     assert read_page(bad_priority.text).errors == ["Choose low, medium or high."]
     too_long = await post(client, "/tasks", title="x" * 201)

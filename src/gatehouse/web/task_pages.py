@@ -50,7 +50,7 @@ FILTERS = {"all": None, "open": False, "done": True}
 SEARCH_MAX = 200  # as the API's `q`
 PAGE_MAX = 1_000_000
 TASK_FIELDS = ("title", "description", "priority", "due_date")
-NOT_FOUND = "This task does not exist."
+DEFAULT_PRIORITY = Priority.MEDIUM.value
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,14 @@ def _back(value: str) -> ListView:
     return ListView.of(dict(parse_qsl(urlsplit(path).query)))
 
 
+def _shown(values: dict[str, str]) -> dict[str, str]:
+    """What a form shows again: what was typed (the priority list needs a choice)."""
+    return {
+        **{name: values[name] for name in TASK_FIELDS},
+        "priority": values["priority"] or DEFAULT_PRIORITY,
+    }
+
+
 def _task_view(task: Task) -> TaskRead:
     return TaskRead.model_validate(task)
 
@@ -106,17 +114,7 @@ async def _list(
     status_code: int = 200,
     form: Form | None = None,
 ) -> HTMLResponse:
-    params = PageParams(page=view.page)
-    result = await task_service.list_tasks(
-        db,
-        owner_id=principal.user.id,
-        params=params,
-        completed=FILTERS[view.status],
-        q=view.q or None,
-    )
-    page = Page.of(result, [_task_view(task) for task in result.items])
-    if not page.items and page.pages and view.page > page.pages:  # past the last page
-        view = ListView(view.status, view.q, page.pages)
+    async def page_of(view: ListView) -> Page[TaskRead]:
         result = await task_service.list_tasks(
             db,
             owner_id=principal.user.id,
@@ -124,7 +122,12 @@ async def _list(
             completed=FILTERS[view.status],
             q=view.q or None,
         )
-        page = Page.of(result, [_task_view(task) for task in result.items])
+        return Page.of(result, [_task_view(task) for task in result.items])
+
+    page = await page_of(view)
+    if not page.items and view.page > page.pages > 0:  # past the last page: show the last
+        view = ListView(view.status, view.q, page.pages)
+        page = await page_of(view)
     return render(
         request,
         "tasks.html",
@@ -135,7 +138,7 @@ async def _list(
         page=page,
         filters=list(FILTERS),
         priorities=[p.value for p in Priority],
-        form=form or Form({"priority": Priority.MEDIUM.value}),
+        form=form or Form({"priority": DEFAULT_PRIORITY}),
         back=view.url(),
         notice=notice_of(request),
     )
@@ -171,7 +174,7 @@ def _read_task(values: dict[str, str]) -> TaskCreate | dict[str, str]:
         return TaskCreate(
             title=values["title"].strip(),
             description=values["description"].strip() or None,
-            priority=values["priority"] or Priority.MEDIUM.value,
+            priority=values["priority"] or DEFAULT_PRIORITY,
             due_date=values["due_date"] or None,
         )
     except ValidationError as exc:
@@ -209,7 +212,7 @@ async def add_task(request: Request, db: DbDep) -> Response:
         return principal
     values = await text_fields(request, *TASK_FIELDS, "back")
     view = _back(values["back"])
-    shown = {name: values[name] for name in TASK_FIELDS}
+    shown = _shown(values)
     if limited := await _limited(request):
         return await _list(
             request, db, principal, view, status_code=429, form=Form(shown, error=limited)
@@ -310,7 +313,7 @@ async def save_task(task_id: str, request: Request, db: DbDep) -> Response:
         return found
     principal, task, values = found
     view = _back(values["back"])
-    shown = {name: values[name] for name in TASK_FIELDS}
+    shown = _shown(values)
     data = _read_task(values)
     if isinstance(data, dict):
         return _edit(request, principal, task, view.url(), status_code=422, form=Form(shown, data))
