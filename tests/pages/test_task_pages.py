@@ -229,6 +229,10 @@ async def test_filters_search_and_pages(client: httpx.AsyncClient) -> None:
     second = await tasks_page(client, "/tasks?page=2")
     assert titles(second) == ["Chore 03", "Chore 02", "Chore 01"]
     assert 'href="/tasks"' in second.text  # Previous
+    added_on_page_two = await post(client, "/tasks", title="Chore 24", back="/tasks?page=2&q=chore")
+    assert added_on_page_two.headers["location"] == "/tasks?q=chore&notice=task-added"
+    (newest,) = task_ids(await tasks_page(client, "/tasks?q=chore+24"))
+    assert (await post(client, f"/tasks/{newest}/delete")).status_code == 303
     past_the_end = await tasks_page(client, "/tasks?page=9")
     assert titles(past_the_end) == titles(second)
     assert titles(await tasks_page(client, "/tasks?page=zero")) == titles(first)

@@ -236,7 +236,7 @@ async def add_task(request: Request, db: DbDep) -> Response:
             status_code=409,
             form=Form(shown, error=exc.detail_message),
         )
-    return redirect(view.url(notice="task-added"))
+    return redirect(view.url(page=1, notice="task-added"))  # the newest come first
 
 
 # --- one task -------------------------------------------------------------------------
