@@ -123,7 +123,7 @@ def test_sign_up_then_confirm_the_email_by_its_link(site: Site) -> None:
     expect(page).to_have_url(re.compile(r"/tasks\?notice=welcome$"))
     expect(page.get_by_text("Your account is ready.")).to_be_visible()
     page.get_by_role("banner").get_by_role("link", name="Account").click()
-    expect(page.get_by_text("not confirmed yet")).to_be_visible()
+    expect(page.get_by_text("(not confirmed yet)")).to_be_visible()
 
     page.goto(site.link(email, "Confirm your email address", "verify"))
     page.get_by_role("button", name="Confirm email").click()
