@@ -24,16 +24,16 @@ run: install
 	$(VENV_BIN)/gatehouse serve --host 127.0.0.1 --port 8000
 
 lint: install-dev
-	$(VENV_BIN)/ruff check src tests migrations bench scripts
-	$(VENV_BIN)/ruff format --check src tests migrations bench scripts
+	$(VENV_BIN)/ruff check src clients examples tests migrations bench scripts
+	$(VENV_BIN)/ruff format --check src clients examples tests migrations bench scripts
 	$(VENV_BIN)/mypy
 
 test: lint
 	$(VENV_BIN)/pytest --cov
 
 format: install-dev
-	$(VENV_BIN)/ruff check --fix src tests migrations bench scripts
-	$(VENV_BIN)/ruff format src tests migrations bench scripts
+	$(VENV_BIN)/ruff check --fix src clients examples tests migrations bench scripts
+	$(VENV_BIN)/ruff format src clients examples tests migrations bench scripts
 
 bench: install-dev
 	$(VENV_BIN)/python bench/auth.py

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,15 +20,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
-    """Start `gatehouse serve` with some environment (on `port`, or a free one); returns its
-    base URL."""
-    processes: list[subprocess.Popen[bytes]] = []
+class ServerStarter:
+    """`start(port=None, **env)` starts `gatehouse serve` with some environment (on `port`,
+    or a free one) and returns its base URL; `stop(base_url)` stops that one by its PID
+    (to restart it on the same port, say). Whatever still runs is stopped at teardown."""
 
-    def start(port: int | None = None, **env: str) -> str:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    def __call__(self, port: int | None = None, **env: str) -> str:
+        tmp_path = self.tmp_path
         port = port or free_port()
-        log = (tmp_path / f"server-{port}.log").open("wb")
+        log = (tmp_path / f"server-{port}.log").open("ab")
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -45,8 +49,8 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        processes.append(process)
         base_url = f"http://127.0.0.1:{port}"
+        self.processes[base_url] = process
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -58,11 +62,21 @@ def start_server(tmp_path: Path) -> Iterator[Callable[..., str]]:
                 time.sleep(0.1)
         raise RuntimeError("server did not start")
 
-    yield start
-    for process in processes:
+    def stop(self, base_url: str) -> None:
+        process = self.processes.pop(base_url)
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[ServerStarter]:
+    """Start `gatehouse serve` with some environment (on `port`, or a free one); returns its
+    base URL. `start_server.stop(url)` stops one early."""
+    starter = ServerStarter(tmp_path)
+    yield starter
+    for base_url in list(starter.processes):
+        starter.stop(base_url)

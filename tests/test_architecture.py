@@ -10,13 +10,15 @@ imports nothing from the server. Relative imports are not used (they would hide 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import gatehouse
 import gatehouse_client
 
 # Lowest first. On top, unchecked: `cli` and the assembly modules (main, routers, models,
-# migrate, __main__), which put the pieces together.
+# migrate, __main__, and the `accounts` package, the in-process account API), which put the
+# pieces together.
 LAYERS: dict[str, int] = {
     "core": 0,
     "audit": 1,
@@ -30,7 +32,7 @@ LAYERS: dict[str, int] = {
     "ops": 8,
     "devtools": 8,
 }
-TOP = 9  # `cli` and the assembly modules: they may import anything
+TOP = 9  # `cli` and the assembly modules (`accounts` too): they may import anything
 HTTP_MODULES = {"router", "dependencies"}
 
 
@@ -98,8 +100,22 @@ def test_core_imports_no_domain() -> None:
     assert problems == []
 
 
+ROOT = Path(__file__).resolve().parents[1]
+SDK = ROOT / "clients" / "python" / "src" / "gatehouse_client"
+# What the SDK's base package may import besides the standard library and itself; the
+# modules of its extras may import theirs too (see clients/python/pyproject.toml).
+SDK_BASE_DEPENDENCIES = {"httpx", "pydantic"}
+SDK_EXTRA_MODULES = {
+    "verifier.py": {"jwt"},
+    "fastapi.py": {"jwt", "fastapi"},
+    "starlette.py": {"jwt", "starlette"},
+}
+
+
 def test_the_sdk_imports_nothing_from_the_server() -> None:
     sdk = Path(gatehouse_client.__file__).parent
+    assert sdk == SDK  # the package the dev environment imports is the distribution's
+    assert len(list(sdk.rglob("*.py"))) >= 5
     problems = [
         f"{path.name}:{line}: {target}"
         for path in sdk.rglob("*.py")
@@ -107,6 +123,26 @@ def test_the_sdk_imports_nothing_from_the_server() -> None:
         if target == "gatehouse" or target.startswith("gatehouse.")
     ]
     assert problems == []
+
+
+def test_the_sdk_base_needs_only_httpx_and_pydantic() -> None:
+    problems = []
+    for path in SDK.rglob("*.py"):
+        allowed = {
+            "gatehouse_client",
+            *SDK_BASE_DEPENDENCIES,
+            *SDK_EXTRA_MODULES.get(path.name, ()),
+        }
+        for line, target in _imports(path):
+            top = target.split(".")[0]
+            if top not in sys.stdlib_module_names and top not in allowed:
+                problems.append(f"{path.name}:{line}: {target}")
+    assert problems == []
+    # ... and the base package imports none of the extras' modules.
+    base = SDK / "__init__.py"
+    assert not any(
+        t.split(".")[-1] in ("verifier", "fastapi", "starlette") for _, t in _imports(base)
+    )
 
 
 def test_the_rule_finds_a_cycle_between_services(tmp_path: Path) -> None:
@@ -130,4 +166,15 @@ def test_the_rule_finds_a_cycle_between_services(tmp_path: Path) -> None:
         "gatehouse/users/router.py:3: imports gatehouse.auth.router.router",
         "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions",
         "gatehouse/users/service.py:1: imports gatehouse.auth.exceptions.InvalidCredentials",
+    ]
+
+
+def test_no_domain_may_import_the_account_api(tmp_path: Path) -> None:
+    """`gatehouse.accounts` is on top, like main.py: the rule refuses it to any domain."""
+    root = tmp_path / "gatehouse"
+    (root / "web").mkdir(parents=True)
+    (root / "web" / "router.py").write_text("from gatehouse.accounts import Accounts\n")
+    assert layering_violations(root) == [
+        "gatehouse/web/router.py:1: imports gatehouse.accounts",
+        "gatehouse/web/router.py:1: imports gatehouse.accounts.Accounts",
     ]

@@ -15,11 +15,13 @@ import pytest
 from gatehouse_client import ApiError, AsyncClient, Client
 from tests.helpers import PASSWORD, unique_email
 
-SDK = Path(__file__).resolve().parents[2] / "src" / "gatehouse_client"
+SDK = Path(__file__).resolve().parents[2] / "clients" / "python" / "src" / "gatehouse_client"
 
 
 def test_the_sdk_imports_nothing_from_the_server() -> None:
-    for path in SDK.glob("*.py"):
+    modules = sorted(SDK.glob("*.py"))
+    assert {p.name for p in modules} >= {"__init__.py", "client.py", "verifier.py"}
+    for path in modules:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = (
@@ -118,6 +120,30 @@ def test_every_typed_method_of_the_sync_client(server: str) -> None:
         events = admin.list_audit_events(kind="user_deactivated")
         assert events.items[0].user_id == created.id
         admin.delete_user(created.id)
+
+
+def test_the_client_sends_back_the_device_token_it_was_given(server: str) -> None:
+    email, other = unique_email("device"), unique_email("device-other")
+    with Client(server) as client:
+        client.register(email, PASSWORD)
+        client.register(other, PASSWORD)
+        assert client.device_token is None
+        client.login(email, PASSWORD)
+        device = client.device_token
+        assert device is not None
+        assert device.count(".") == 2
+        # The server answers a presented token of this account with the same token, and
+        # anything else (no token, or another account's) with a new one.
+        client.login(email, PASSWORD)
+        assert client.device_token == device
+        client.login(other, PASSWORD)
+        assert client.device_token not in (None, device)
+    with Client(server, device_token=device) as later:  # kept across runs
+        later.login_form(email, PASSWORD)
+        assert later.device_token == device
+    with Client(server) as stranger:
+        stranger.login(email, PASSWORD)
+        assert stranger.device_token != device
 
 
 def test_the_client_refreshes_once_on_token_expired(server: str) -> None:

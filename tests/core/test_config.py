@@ -86,6 +86,35 @@ def test_bad_values_are_named_in_one_line() -> None:
     assert "\n" not in _refusal(SMTP_TLS="maybe")
 
 
+def test_previous_public_keys_are_checked_at_start_up(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    def pem(key: Any) -> bytes:
+        return bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+
+    current, previous = tmp_path / "current.pem", tmp_path / "previous.pem"
+    current.write_bytes(pem(ed25519.Ed25519PrivateKey.generate()))
+    previous.write_bytes(pem(ed25519.Ed25519PrivateKey.generate()))  # a private PEM will do
+    (tmp_path / "junk.pem").write_text("not a key")
+    (tmp_path / "p384.pem").write_bytes(pem(ec.generate_private_key(ec.SECP384R1())))
+    eddsa = {"JWT_ALGORITHM": "EdDSA", "JWT_PRIVATE_KEY_FILE": str(current)}
+
+    settings = _settings(**eddsa, JWT_PREVIOUS_PUBLIC_KEY_FILES=f" {previous} ,")
+    assert [previous] == settings.JWT_PREVIOUS_PUBLIC_KEY_FILES
+    name = "configuration error: JWT_PREVIOUS_PUBLIC_KEY_FILES:"
+    assert _refusal(JWT_PREVIOUS_PUBLIC_KEY_FILES=str(previous)).startswith(name)  # HS256
+    for bad in ("missing.pem", "junk.pem", "p384.pem"):
+        refusal = _refusal(**eddsa, JWT_PREVIOUS_PUBLIC_KEY_FILES=str(tmp_path / bad))
+        assert refusal.startswith(name), refusal
+
+
 def test_production_refuses_a_missing_or_short_secret_key() -> None:
     assert _refusal(**PRODUCTION).startswith("configuration error: SECRET_KEY:")
     assert _refusal(**PRODUCTION, SECRET_KEY="short").startswith("configuration error: SECRET_KEY:")

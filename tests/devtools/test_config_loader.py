@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 
@@ -147,3 +148,24 @@ def test_config_show_masks_the_passwords_inside_the_database_and_redis_urls(
 )
 def test_url_passwords_are_masked_and_nothing_else_changes(url: str, shown: str) -> None:
     assert mask_url_password(url) == shown
+
+
+def test_each_error_is_also_the_builtin_a_caller_expects(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    with pytest.raises(FileNotFoundError) as not_found:
+        load_config(missing)
+    assert isinstance(not_found.value, ConfigFileNotFound)
+    assert (not_found.value.errno, not_found.value.filename) == (errno.ENOENT, str(missing))
+    assert str(not_found.value) == f"{missing}: no such file"
+    with pytest.raises(FileNotFoundError, match="is a directory"):
+        load_config(tmp_path, format="json")
+    xml = tmp_path / "app.xml"
+    xml.write_text("<a/>")
+    with pytest.raises(ValueError, match=r"\.xml") as unknown:
+        load_config(xml)
+    assert isinstance(unknown.value, UnknownConfigFormat)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON") as parse:
+        load_config(bad)
+    assert isinstance(parse.value, ConfigParseError)

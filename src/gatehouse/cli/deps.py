@@ -21,11 +21,20 @@ def deps_check(
         bool, typer.Option("--outdated", help="Ask the index for newer versions.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    index_url: Annotated[
+        str | None,
+        typer.Option(
+            "--index-url",
+            envvar="GATEHOUSE_INDEX_URL",
+            help="The package index's JSON API asked by --outdated (default https://pypi.org/pypi).",
+        ),
+    ] = None,
 ) -> None:
-    """Check requirements against the installed packages; exit 1 on any problem."""
+    """Check requirements against the installed packages; exit 1 on any problem (an index
+    that cannot be reached with --outdated is one)."""
     from gatehouse.devtools.deps import analyze, render_table_rows
 
-    report = analyze(file, outdated=outdated)
+    report = analyze(file, outdated=outdated, index_url=index_url)
     if as_json:
         print(report.to_json())
     else:
@@ -41,6 +50,6 @@ def deps_check(
         for name, places in report.conflicts.items():
             console.print(f"[red]conflict[/red]: {name}: {'; '.join(places)}")
         for line in report.errors + report.notes:
-            console.print(line)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)

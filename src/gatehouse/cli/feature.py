@@ -30,5 +30,6 @@ def feature_new(
     for path in result.files:
         print(f"wrote {path.relative_to(root.resolve())}")
     for requirement in result.dependencies:
-        print(f"added dependency {requirement}")
+        where = result.dependency_file.name if result.dependency_file else "the project"
+        print(f"added dependency {requirement} to {where}")
     print(f"registered {name} in src/gatehouse/routers.py and src/gatehouse/models.py")

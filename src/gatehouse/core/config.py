@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from gatehouse.core.keys import algorithm_of, load_public_key
+
 SECRET_FILE = Path(".gatehouse_secret")
 MIN_PRODUCTION_SECRET_LENGTH = 32
 # A production key with fewer distinct characters than this is refused as guessable
@@ -64,6 +66,9 @@ class Settings(BaseSettings):
     SECRET_KEY: SecretStr | None = None
     JWT_ALGORITHM: Literal["HS256", "EdDSA", "ES256", "RS256"] = "HS256"
     JWT_PRIVATE_KEY_FILE: Path | None = None
+    # Public keys (PEM) of keys that signed tokens before the current one: they still
+    # verify until those tokens expire, and /.well-known/jwks.json publishes them too.
+    JWT_PREVIOUS_PUBLIC_KEY_FILES: Annotated[list[Path], NoDecode] = Field(default_factory=list)
     JWT_ISSUER: str = "gatehouse"
     JWT_AUDIENCE: str = "gatehouse:api"
     ACCESS_TOKEN_TTL_MINUTES: int = Field(default=15, ge=1, le=24 * 60)
@@ -125,7 +130,9 @@ class Settings(BaseSettings):
     RATE_LIMIT_DEFAULT: str = "300/minute"
     RATE_LIMIT_VERIFY: str = "3/hour"  # verification mails, per account
 
-    @field_validator("CORS_ORIGINS", "TRUSTED_PROXIES", mode="before")
+    @field_validator(
+        "CORS_ORIGINS", "TRUSTED_PROXIES", "JWT_PREVIOUS_PUBLIC_KEY_FILES", mode="before"
+    )
     @classmethod
     def _split_comma_list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -195,6 +202,12 @@ class Settings(BaseSettings):
                 raise ValueError(f"JWT_PRIVATE_KEY_FILE: required with {self.JWT_ALGORITHM}")
             if not self.JWT_PRIVATE_KEY_FILE.is_file():
                 raise ValueError(f"JWT_PRIVATE_KEY_FILE: no such file {self.JWT_PRIVATE_KEY_FILE}")
+            for path in self.JWT_PREVIOUS_PUBLIC_KEY_FILES:
+                _check_public_key_file(path)
+        elif self.JWT_PREVIOUS_PUBLIC_KEY_FILES:
+            raise ValueError(
+                "JWT_PREVIOUS_PUBLIC_KEY_FILES: only with JWT_ALGORITHM EdDSA, ES256 or RS256"
+            )
         if self.ENVIRONMENT == "production" and self.EMAIL_BACKEND == "console":
             raise ValueError(
                 "EMAIL_BACKEND: console writes reset links to the log; "
@@ -220,6 +233,18 @@ class Settings(BaseSettings):
         if self.SECRET_KEY is None:  # the validator always sets it
             raise RuntimeError("SECRET_KEY is not set")
         return self.SECRET_KEY.get_secret_value()
+
+
+def _check_public_key_file(path: Path) -> None:
+    name = "JWT_PREVIOUS_PUBLIC_KEY_FILES"
+    if not path.is_file():
+        raise ValueError(f"{name}: no such file {path}")
+    try:
+        algorithm_of(load_public_key(path.read_bytes()))
+    except ValueError as exc:
+        raise ValueError(
+            f"{name}: {path} is not an Ed25519, P-256 or RSA public key in PEM ({exc})"
+        ) from exc
 
 
 def _check_production_public_url(url: str) -> None:

@@ -22,6 +22,7 @@ from pwdlib.hashers.bcrypt import BcryptHasher
 
 from gatehouse.core.config import ASYMMETRIC_ALGORITHMS, Settings
 from gatehouse.core.errors import InvalidToken, TokenExpired
+from gatehouse.core.keys import algorithm_of, load_public_key
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +112,12 @@ _REQUIRED_CLAIMS = ["sub", "sid", "jti", "iat", "exp", "iss", "aud", "type"]
 
 
 class TokenCodec:
-    """Signs and checks access tokens (JWT) with the configured algorithm and key."""
+    """Signs and checks access tokens (JWT) with the configured algorithm and key.
+
+    With EdDSA, ES256 or RS256 the token header names its key (`kid`), and the codec
+    verifies with the current key or any of `JWT_PREVIOUS_PUBLIC_KEY_FILES`, so a rotated
+    key keeps verifying the tokens it signed until they expire; `jwks` publishes them all.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.algorithm = settings.JWT_ALGORITHM
@@ -120,6 +126,9 @@ class TokenCodec:
         self.access_ttl = timedelta(minutes=settings.ACCESS_TOKEN_TTL_MINUTES)
         self.refresh_ttl = timedelta(days=settings.REFRESH_TOKEN_TTL_DAYS)
         self.public_jwk: dict[str, Any] | None = None
+        self.jwks: list[dict[str, Any]] = []
+        # kid -> (verifying key, its algorithm), for the keys that rotated out.
+        self._previous_keys: dict[str, tuple[Any, str]] = {}
         self._signing_key: Any
         self._verifying_key: Any
         if self.algorithm in ASYMMETRIC_ALGORITHMS and settings.JWT_PRIVATE_KEY_FILE:
@@ -127,12 +136,24 @@ class TokenCodec:
             pem = settings.JWT_PRIVATE_KEY_FILE.read_bytes()
             self._signing_key = algorithm.prepare_key(pem)
             self._verifying_key = self._signing_key.public_key()
-            jwk: dict[str, Any] = algorithm.to_jwk(self._verifying_key, as_dict=True)
-            jwk.update(use="sig", alg=self.algorithm, kid=self.key_id(jwk))
-            self.public_jwk = jwk
+            self.public_jwk = self._jwk(self._verifying_key, self.algorithm)
+            self.jwks.append(self.public_jwk)
+            for path in settings.JWT_PREVIOUS_PUBLIC_KEY_FILES:
+                key = load_public_key(path.read_bytes())
+                key_algorithm = algorithm_of(key)
+                jwk = self._jwk(key, key_algorithm)
+                if jwk["kid"] != self.public_jwk["kid"] and jwk["kid"] not in self._previous_keys:
+                    self._previous_keys[jwk["kid"]] = (key, key_algorithm)
+                    self.jwks.append(jwk)
         else:
             # HS256 signs with SECRET_KEY's UTF-8 bytes, no derivation (see docs/api.md).
             self._signing_key = self._verifying_key = settings.secret_key.encode("utf-8")
+
+    @classmethod
+    def _jwk(cls, public_key: Any, algorithm: str) -> dict[str, Any]:
+        jwk: dict[str, Any] = get_default_algorithms()[algorithm].to_jwk(public_key, as_dict=True)
+        jwk.update(use="sig", alg=algorithm, kid=cls.key_id(jwk))
+        return jwk
 
     @staticmethod
     def key_id(jwk: dict[str, Any]) -> str:
@@ -159,11 +180,24 @@ class TokenCodec:
         token = jwt.encode(claims, self._signing_key, algorithm=self.algorithm, headers=headers)
         return token, lifetime
 
+    def _verifier_for(self, token: str) -> tuple[Any, str]:
+        """The key and algorithm that must have signed `token`: the current ones, or a
+        previous key named by the token's `kid` (an unknown `kid` is INVALID_TOKEN)."""
+        if not self._previous_keys:
+            return self._verifying_key, self.algorithm
+        kid = jwt.get_unverified_header(token).get("kid")
+        if self.public_jwk is not None and kid == self.public_jwk["kid"]:
+            return self._verifying_key, self.algorithm
+        if isinstance(kid, str) and kid in self._previous_keys:
+            return self._previous_keys[kid]
+        raise jwt.InvalidTokenError("unknown kid")
+
     def _decode(self, token: str, *, verify_exp: bool) -> dict[str, Any]:
+        key, algorithm = self._verifier_for(token)
         claims: dict[str, Any] = jwt.decode(
             token,
-            self._verifying_key,
-            algorithms=[self.algorithm],
+            key,
+            algorithms=[algorithm],
             audience=self.audience,
             issuer=self.issuer,
             leeway=0,

@@ -4,6 +4,7 @@ service's effective settings with their secrets masked."""
 from __future__ import annotations
 
 import configparser
+import errno
 import json
 import re
 import tomllib
@@ -63,18 +64,32 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
 
 
 class ConfigError(Exception):
-    """A configuration file that cannot be used; the message says why and where."""
+    """A configuration file that cannot be used; the message says why and where.
+
+    Each kind is also the builtin error a caller would expect, so `except FileNotFoundError`
+    or `except ValueError` catches it too."""
 
 
-class ConfigFileNotFound(ConfigError):
-    pass
+class ConfigFileNotFound(ConfigError, FileNotFoundError):
+    """No file at the path (or a directory there): also a FileNotFoundError."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errno = errno.ENOENT
+        self.filename = str(path)
+
+    def __str__(self) -> str:  # not OSError's "[Errno 2] ...": the message says it all
+        return self.message
 
 
-class UnknownConfigFormat(ConfigError):
-    pass
+class UnknownConfigFormat(ConfigError, ValueError):
+    """The format is not one the loader reads: also a ValueError."""
 
 
-class ConfigParseError(ConfigError):
+class ConfigParseError(ConfigError, ValueError):
+    """The file is not valid in its format: also a ValueError."""
+
     def __init__(self, path: Path, fmt: str, reason: str, line: int | None = None) -> None:
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: not valid {fmt.upper()}: {reason}")
@@ -150,9 +165,9 @@ def load_config(path: str | Path, format: Format | None = None) -> dict[str, Any
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigFileNotFound(f"{file}: no such file") from None
+        raise ConfigFileNotFound(f"{file}: no such file", path=file) from None
     except IsADirectoryError:
-        raise ConfigFileNotFound(f"{file}: is a directory, not a file") from None
+        raise ConfigFileNotFound(f"{file}: is a directory, not a file", path=file) from None
     except UnicodeDecodeError as exc:
         raise ConfigParseError(file, fmt, "not UTF-8 text") from exc
     return _parse(text, fmt, file)

@@ -4,16 +4,16 @@ Reads requirements files (comments, `-r`/`-c` includes, options, URLs, extras, m
 pyproject.toml (`[project].dependencies`, optional dependencies, dependency groups);
 reports each requirement with the installed version and whether it satisfies the
 specifier, plus duplicates and conflicting specifiers; with `outdated`, the newest
-version on the package index through pip (skipped with a note when that fails).
+version on the package index, from its JSON API through httpx (so it works where pip is
+not installed); an index that cannot be reached is a clear error of the report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
-import subprocess
-import sys
 import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,10 +21,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import httpx
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
+
+from gatehouse.devtools.config import mask_url_password
 
 
 @dataclass
@@ -116,6 +119,17 @@ def _pyproject_lines(path: Path) -> list[tuple[str, str]]:
     return lines
 
 
+def is_pyproject(path: Path) -> bool:
+    """Whether `path` is read as a pyproject (a `.toml` file), else as a requirements file."""
+    return path.suffix == ".toml"
+
+
+def read_requirements(path: Path) -> list[tuple[str, str]]:
+    """(requirement text, where) for each requirement of a requirements file (with what it
+    includes) or a pyproject.toml. OSError or ValueError when it cannot be read."""
+    return _pyproject_lines(path) if is_pyproject(path) else _requirement_lines(path, set())
+
+
 def _candidates(specs: list[SpecifierSet], installed: str | None) -> set[Version]:
     """Versions near every boundary the specifiers name: enough to find a common one."""
     found: set[Version] = set()
@@ -149,41 +163,112 @@ def conflicting(specifiers: list[str], installed: str | None) -> bool:
     return not any(combined.contains(v, prereleases=True) for v in _candidates(specs, installed))
 
 
-def latest_version(name: str) -> str | None:
-    """The newest version on the index, asked through pip; None when that fails."""
-    try:
-        result = subprocess.run(  # noqa: S603  (fixed argv, no shell)
-            [sys.executable, "-m", "pip", "index", "versions", name],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
+# The package index's JSON API: `{base}/{name}/json` describes a project and its releases.
+DEFAULT_INDEX_URL = "https://pypi.org/pypi"
+INDEX_URL_ENV = "GATEHOUSE_INDEX_URL"
+INDEX_TIMEOUT_SECONDS = 10.0
+
+
+class IndexUnreachable(Exception):
+    """The package index could not be asked (offline, refused, timed out, or an answer
+    that is not the JSON API's); the message says which index and why."""
+
+
+def index_url_from_env() -> str:
+    """The index to ask: GATEHOUSE_INDEX_URL when set, else PyPI's JSON API."""
+    return os.environ.get(INDEX_URL_ENV) or DEFAULT_INDEX_URL
+
+
+class PackageIndex:
+    """The newest version of a project, from the index's JSON API through httpx (no pip).
+
+    `base_url` is the JSON API's root (`https://pypi.org/pypi`, or a mirror or a test
+    server); one connection is kept for all the questions. Close it (or use `with`)."""
+
+    def __init__(
+        self, base_url: str = DEFAULT_INDEX_URL, *, timeout: float = INDEX_TIMEOUT_SECONDS
+    ) -> None:
+        self.base_url = base_url
+        # As messages show it: a private index's password or token in the URL is masked.
+        self.shown_url = mask_url_password(base_url)
+        self._client = httpx.Client(
+            timeout=timeout, follow_redirects=True, headers={"Accept": "application/json"}
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r"^\S+ \(([^)]+)\)", result.stdout, re.MULTILINE)
-    return match.group(1) if result.returncode == 0 and match else None
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> PackageIndex:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def latest(self, name: str) -> str | None:
+        """The newest release of `name` (its newest final one when it has any), or None
+        when the index has no such project. IndexUnreachable for anything else."""
+        url = f"{self.base_url.rstrip('/')}/{canonicalize_name(name)}/json"
+        try:
+            response = self._client.get(url)
+        except httpx.HTTPError as exc:
+            reason = str(exc) or type(exc).__name__
+            raise IndexUnreachable(
+                f"the package index at {self.shown_url} could not be reached ({reason})"
+            ) from None
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise IndexUnreachable(
+                f"the package index at {self.shown_url} answered {response.status_code} for {name}"
+            )
+        try:
+            data = response.json()
+            releases = data.get("releases") or {}
+            newest = _newest(releases) if isinstance(releases, dict) else None
+            return newest or str(data["info"]["version"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise IndexUnreachable(
+                f"the package index at {self.shown_url} gave an answer for {name} that is "
+                "not its JSON API"
+            ) from None
+
+
+def _newest(releases: dict[str, Any]) -> str | None:
+    """The newest final version among `releases` (ignoring those whose files are all
+    yanked), else the newest pre-release; None when none parses."""
+    versions: list[Version] = []
+    for text, files in releases.items():
+        if (
+            isinstance(files, list)
+            and files
+            and all(isinstance(item, dict) and item.get("yanked") for item in files)
+        ):
+            continue
+        with contextlib.suppress(InvalidVersion):
+            versions.append(Version(text))
+    finals = [version for version in versions if not version.is_prerelease]
+    chosen = max(finals or versions, default=None)
+    return str(chosen) if chosen is not None else None
 
 
 def analyze(
     path: str | Path,
     *,
     outdated: bool = False,
-    lookup_latest: Callable[[str], str | None] = latest_version,
+    index_url: str | None = None,
+    lookup_latest: Callable[[str], str | None] | None = None,
 ) -> DepsReport:
     """Report on the requirements of a requirements file or a pyproject.toml; with
-    `outdated`, ask `lookup_latest` (the package index, by default) for each one's latest."""
+    `outdated`, ask `lookup_latest` (by default the package index at `index_url`, or
+    GATEHOUSE_INDEX_URL, or PyPI) for each one's latest. An index that cannot be reached
+    is an error of the report, named once; the rest of the report stands."""
     file = Path(path)
     report = DepsReport()
     if not file.is_file():
         report.errors.append(f"{file}: no such file")
         return report
     try:
-        lines = (
-            _pyproject_lines(file)
-            if file.name == "pyproject.toml"
-            else _requirement_lines(file, set())
-        )
+        lines = read_requirements(file)
     except (OSError, ValueError) as exc:  # unreadable, not UTF-8, not TOML, or malformed
         report.errors.append(f"{file}: {exc}")
         return report
@@ -223,13 +308,28 @@ def analyze(
             if conflicting(applying, items[0].installed):
                 report.conflicts[name] = [f"{i.source} {i.specifier}" for i in items if i.applies]
     if outdated:
-        missing = 0
-        for item in report.requirements:
-            item.latest = lookup_latest(item.name)
-            missing += item.latest is None
-        if report.requirements and missing == len(report.requirements):
-            report.notes.append("latest versions skipped: the package index could not be reached")
+        if lookup_latest is not None:
+            _add_latest(report, lookup_latest)
+        else:
+            with PackageIndex(index_url or index_url_from_env()) as index:
+                _add_latest(report, index.latest)
     return report
+
+
+def _add_latest(report: DepsReport, lookup_latest: Callable[[str], str | None]) -> None:
+    """Each requirement's latest version (one question per name); a direct URL has none."""
+    answers: dict[str, str | None] = {}
+    try:
+        for item in report.requirements:
+            if item.url is None and item.name not in answers:
+                answers[item.name] = lookup_latest(item.name)
+            item.latest = answers.get(item.name)
+    except IndexUnreachable as exc:
+        report.errors.append(f"{exc}; the latest versions were not checked")
+        return
+    unknown = sorted(name for name, latest in answers.items() if latest is None)
+    if unknown:
+        report.notes.append(f"not on the package index: {', '.join(unknown)}")
 
 
 def render_table_rows(report: DepsReport) -> list[tuple[str, ...]]:

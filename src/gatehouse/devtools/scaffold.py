@@ -1,11 +1,12 @@
 """`gatehouse feature new NAME`: a new domain package laid out as docs/architecture.md says.
 
-It reads the project's pyproject.toml, checks the new dependencies against the existing
-ones with the analyser (a conflict stops it, and nothing is written), then writes
-`src/gatehouse/NAME/` (models, schemas, exceptions, dependencies, service, router), an
-Alembic migration after the current head, and `tests/NAME/`, registers the router and the
-model, and adds the dependencies to pyproject.toml. The result passes ruff, mypy and its
-own tests.
+It reads the project's config for its dependency file (`[tool.gatehouse] dependency-file`
+in pyproject.toml; else pyproject.toml, or requirements.txt in a project without a
+`[project]` table), checks the new dependencies against the existing ones with the
+analyser (a conflict stops it, and nothing is written), then writes `src/gatehouse/NAME/`
+(models, schemas, exceptions, dependencies, service, router), an Alembic migration after
+the current head, and `tests/NAME/`, registers the router and the model, and adds the
+dependencies to that file. The result passes ruff, mypy and its own tests.
 
 The files are written from the `string.Template` files in templates/feature/ (package data,
 read with importlib.resources): `${name}` is the feature's name, `${Name}` its class name.
@@ -29,11 +30,11 @@ from string import Template
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from gatehouse.devtools.deps import conflicting
+from gatehouse.devtools.deps import conflicting, is_pyproject, read_requirements
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 _RESERVED = {"core", "auth", "sessions", "users", "tasks", "chat", "mail", "audit", "web", "ops", "devtools",
-             "models", "main", "cli", "migrate", "routers", "test", "tests"}  # fmt: skip
+             "accounts", "models", "main", "cli", "migrate", "routers", "test", "tests"}  # fmt: skip
 
 
 # The modules of a new package, each from templates/feature/package/<module>.tmpl.
@@ -56,6 +57,7 @@ class ScaffoldError(Exception):
 class ScaffoldResult:
     files: list[Path] = field(default_factory=list)
     dependencies: list[str] = field(default_factory=list)
+    dependency_file: Path | None = None  # where the dependencies were added
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -78,16 +80,62 @@ def _check_name(root: Path, name: str) -> None:
         raise ScaffoldError(f"src/gatehouse/{name} exists already")
 
 
-def check_dependencies(pyproject: Path, new: list[str]) -> list[str]:
-    """The new requirements, normalised; ScaffoldError with a report on any conflict."""
-    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+def dependency_file(root: Path) -> Path:
+    """Where the project at `root` lists its dependencies, as its config says.
+
+    `[tool.gatehouse] dependency-file` in pyproject.toml names it (relative to the root: a
+    requirements file, or a `.toml` read as a pyproject); without it, pyproject.toml when it
+    has a `[project]` table, else requirements.txt.
+    """
+    pyproject = root / "pyproject.toml"
+    requirements = root / "requirements.txt"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ScaffoldError(f"pyproject.toml: not valid TOML: {exc}") from None
+        tool = data.get("tool", {}).get("gatehouse", {})
+        configured = tool.get("dependency-file") if isinstance(tool, dict) else None
+        if configured is not None:
+            if not isinstance(configured, str) or not configured:
+                raise ScaffoldError(
+                    "pyproject.toml: [tool.gatehouse] dependency-file must be a file name"
+                )
+            path = root / configured
+            if not path.is_file():
+                raise ScaffoldError(
+                    f"{configured}: no such file (named by [tool.gatehouse] dependency-file "
+                    "in pyproject.toml)"
+                )
+            return path
+        if "project" in data or not requirements.is_file():
+            return pyproject
+    if requirements.is_file():
+        return requirements
+    raise ScaffoldError(
+        f"{root}: no pyproject.toml or requirements.txt here; run from the project's root"
+    )
+
+
+def check_dependencies(dependencies: Path, new: list[str]) -> list[str]:
+    """The new requirements not in the project's dependency file (a pyproject.toml or a
+    requirements file, with what it includes), normalised; ScaffoldError with a report on
+    any conflict."""
+    try:
+        lines = read_requirements(dependencies)
+    except (OSError, ValueError) as exc:
+        raise ScaffoldError(f"{dependencies.name}: cannot be read: {exc}") from None
     existing: dict[str, list[str]] = {}
-    for text in data.get("project", {}).get("dependencies", []):
-        requirement = Requirement(text)
+    problems: list[str] = []
+    for text, source in lines:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            problems.append(f"{source}: {text!r} is not a valid requirement")
+            continue
         existing.setdefault(canonicalize_name(requirement.name), []).append(
             str(requirement.specifier)
         )
-    problems: list[str] = []
     accepted: list[str] = []
     for text in new:
         try:
@@ -96,29 +144,35 @@ def check_dependencies(pyproject: Path, new: list[str]) -> list[str]:
             problems.append(f"{text!r} is not a valid requirement: {exc}")
             continue
         name = canonicalize_name(requirement.name)
-        have = existing.get(name, [])
+        have = [spec for spec in existing.get(name, []) if spec]
         if have and conflicting([*have, str(requirement.specifier)], None):
             problems.append(
                 f"{requirement.name}{requirement.specifier} conflicts with the project's "
                 f"{requirement.name}{','.join(have)}"
             )
             continue
-        if not have:
+        if name not in existing:
             accepted.append(str(requirement))
+            existing[name] = [str(requirement.specifier)]
     if problems:
         raise ScaffoldError("dependency check failed:\n  " + "\n  ".join(problems))
     return accepted
 
 
-def _add_dependencies(pyproject: Path, requirements: list[str]) -> None:
+def _add_dependencies(dependencies: Path, requirements: list[str]) -> None:
     if not requirements:
         return
-    text = pyproject.read_text(encoding="utf-8")
+    text = dependencies.read_text(encoding="utf-8")
+    if not is_pyproject(dependencies):
+        separator = "" if not text or text.endswith("\n") else "\n"
+        added = "".join(f"{item}\n" for item in requirements)
+        dependencies.write_text(text + separator + added, encoding="utf-8")
+        return
     match = re.search(r"^dependencies = \[\n(.*?)^\]", text, re.MULTILINE | re.DOTALL)
     if match is None:
-        raise ScaffoldError("pyproject.toml: no [project] dependencies list to add to")
+        raise ScaffoldError(f"{dependencies.name}: no [project] dependencies list to add to")
     added = "".join(f'    "{item}",\n' for item in requirements)
-    pyproject.write_text(text[: match.end(1)] + added + text[match.end(1) :], encoding="utf-8")
+    dependencies.write_text(text[: match.end(1)] + added + text[match.end(1) :], encoding="utf-8")
 
 
 def _register(path: Path, import_line: str, entry_pattern: str, entry: str) -> None:
@@ -163,11 +217,13 @@ def _format(root: Path, files: list[Path]) -> None:
 
 def new_feature(root: Path, name: str, dependencies: list[str] | None = None) -> ScaffoldResult:
     """Write the feature `name` into the project at `root`."""
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
-        raise ScaffoldError(f"{root}: no pyproject.toml here; run from the project's root")
+    if not (root / "src" / "gatehouse" / "routers.py").is_file():
+        raise ScaffoldError(
+            f"{root}: no src/gatehouse/routers.py here; run from the project's root"
+        )
+    dependency_path = dependency_file(root)
     _check_name(root, name)
-    accepted = check_dependencies(pyproject, dependencies or [])
+    accepted = check_dependencies(dependency_path, dependencies or [])
     now = datetime.now(UTC)
     values = {
         "name": name,
@@ -187,7 +243,7 @@ def new_feature(root: Path, name: str, dependencies: list[str] | None = None) ->
         tests / f"test_{name}.py": "tests/test_feature.py.tmpl",
     }
     texts = {path: render(template, values) for path, template in plan.items()}  # all or none
-    result = ScaffoldResult(dependencies=accepted)
+    result = ScaffoldResult(dependencies=accepted, dependency_file=dependency_path)
     for path, text in texts.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -204,7 +260,7 @@ def new_feature(root: Path, name: str, dependencies: list[str] | None = None) ->
         r"__all__ = \[\n(.*?)\]",
         f'    "{values["Name"]}",\n',
     )
-    _add_dependencies(pyproject, accepted)
+    _add_dependencies(dependency_path, accepted)
     _format(
         root,
         [

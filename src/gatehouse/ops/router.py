@@ -81,14 +81,15 @@ async def ready(request: Request) -> JSONResponse:
 
 @router.get("/.well-known/jwks.json", responses=error_responses(NotFound))
 async def jwks(request: Request) -> dict[str, list[dict[str, Any]]]:
-    """The public key that verifies access tokens (EdDSA, ES256 or RS256 only).
+    """The public keys that verify access tokens (EdDSA, ES256 or RS256 only): the current
+    one first, then those of JWT_PREVIOUS_PUBLIC_KEY_FILES; a token's `kid` names its key.
 
     With HS256 the key is the shared secret, so there is nothing to publish: 404.
     """
-    jwk = request.app.state.auth.codec.public_jwk
-    if jwk is None:
+    keys = request.app.state.auth.codec.jwks
+    if not keys:
         raise NotFound("No public key: access tokens are signed with a shared secret (HS256)")
-    return {"keys": [jwk]}
+    return {"keys": keys}
 
 
 def may_read_metrics(request: Request, settings: Settings) -> bool:

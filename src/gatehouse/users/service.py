@@ -263,9 +263,11 @@ async def admin_update_user(
     fields: dict[str, Any],
     actor_id: uuid.UUID | None,
     origin: RequestOrigin | None,
+    operator: str = "cli",
 ) -> User:
     """Change a user's name, email, role or active flag. Deactivation ends their sessions;
-    demoting or deactivating the last active admin is refused."""
+    demoting or deactivating the last active admin is refused. The audit names the admin
+    (`actor_id`), or else the `operator` (`cli`, `accounts-api`)."""
     losing_admin = (fields.get("role") not in (None, Role.ADMIN)) or fields.get(
         "is_active"
     ) is False
@@ -275,7 +277,7 @@ async def admin_update_user(
         user.full_name = fields["full_name"]
     if fields.get("email") is not None:
         await _change_email(db, user=user, email=fields["email"])
-    by = str(actor_id) if actor_id else "cli"
+    by = str(actor_id) if actor_id else operator
     if fields.get("role") is not None and fields["role"] != user.role:
         audit_service.record(
             db,

@@ -1,10 +1,13 @@
 """`Client` (sync) and `AsyncClient` for the Gatehouse API, on httpx.
 
-Both retry connection errors and 429/502/503/504 with exponential backoff and jitter
-(honouring `Retry-After`), for idempotent methods only unless the caller opts in; both
-hold the token pair after `login` and refresh it once, transparently, on TOKEN_EXPIRED;
-both log each request and response (method, path, status, time, request id: never a
-header or a body, so never a secret).
+Both retry transport errors and 429/500/502/503/504 (`RetryPolicy.statuses`) with
+exponential backoff and jitter (honouring `Retry-After`), for idempotent methods only
+unless the caller opts in, then raise `ApiError`, `GatehouseConnectionError` or
+`GatehouseTimeout`; both hold the token pair after `login` and refresh it once,
+transparently, on TOKEN_EXPIRED; both keep the device token a login hands out and send it
+back (`X-Device-Token`), so the owner's own client keeps its login allowance under brute
+force; both log each request and response (method, path, status, time, request id: never
+a header or a body, so never a secret).
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ import httpx
 
 from gatehouse_client import calls, models
 from gatehouse_client.calls import Call
-from gatehouse_client.errors import ApiError, retry_after_seconds
+from gatehouse_client.errors import ApiError, retry_after_seconds, transport_error
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 P = ParamSpec("P")
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEVICE_HEADER = "X-Device-Token"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 MAX_RETRY_AFTER = 60.0
 
@@ -38,6 +42,7 @@ class RetryPolicy:
     backoff: float = 0.25
     max_backoff: float = 8.0
     retry_non_idempotent: bool = False
+    statuses: frozenset[int] = RETRY_STATUSES
 
     def may_retry(self, method: str) -> bool:
         return self.retry_non_idempotent or method in IDEMPOTENT_METHODS
@@ -52,15 +57,26 @@ class RetryPolicy:
 class _ClientState:
     """What both clients share: base URL, tokens, retry policy, and the decisions."""
 
-    def __init__(self, retry: RetryPolicy | None, access_token: str | None) -> None:
+    def __init__(
+        self, retry: RetryPolicy | None, access_token: str | None, device_token: str | None
+    ) -> None:
         self.retry = retry or RetryPolicy()
         self.tokens: models.TokenPair | None = None
         self.access_token = access_token
+        self.device_token = device_token
 
     def headers(self, call: Call[Any]) -> dict[str, str]:
+        headers = {DEVICE_HEADER: self.device_token} if self.device_token else {}
         if call.authenticated and self.access_token:
-            return {"Authorization": f"Bearer {self.access_token}"}
-        return {}
+            headers["Authorization"] = f"Bearer {self.access_token}"
+        return headers
+
+    def remember_device(self, response: httpx.Response) -> None:
+        """Keep the device token a successful login hands out (the server answers the same
+        one while it is this account's, and a new one for another account)."""
+        token = response.headers.get(DEVICE_HEADER)
+        if token and response.is_success:
+            self.device_token = token
 
     def keep(self, tokens: models.TokenPair) -> None:
         self.tokens = tokens
@@ -79,6 +95,13 @@ class _ClientState:
         ):
             return False
         return ApiError.from_response(response).code == "TOKEN_EXPIRED"
+
+    def should_retry_status(
+        self, call: Call[Any], response: httpx.Response, attempt: int, retry: bool | None
+    ) -> bool:
+        return response.status_code in self.retry.statuses and self.should_retry(
+            call, attempt, retry
+        )
 
     def should_retry(self, call: Call[Any], attempt: int, retry: bool | None) -> bool:
         allowed = retry if retry is not None else self.retry.may_retry(call.method)
@@ -105,7 +128,19 @@ class _ClientState:
     def result(call: Call[T], response: httpx.Response) -> T:
         if response.is_error:
             raise ApiError.from_response(response)
-        return call.parse(response.json() if response.content else None)
+        return call.parse(_payload(response))
+
+
+def _payload(response: httpx.Response) -> Any:
+    """The decoded JSON of a 2xx answer; its text when it is not JSON; None when empty."""
+    if not response.content:
+        return None
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return response.json()
+        except ValueError:
+            pass
+    return response.text
 
 
 def _sync(factory: Callable[P, Call[T]]) -> Callable[Concatenate[Client, P], T]:
@@ -136,10 +171,11 @@ class Client:
         access_token: str | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
+        device_token: str | None = None,
         http: httpx.Client | None = None,
     ) -> None:
         self._http = http or httpx.Client(base_url=base_url, timeout=timeout)
-        self._state = _ClientState(retry, access_token)
+        self._state = _ClientState(retry, access_token, device_token)
 
     def __enter__(self) -> Client:
         return self
@@ -153,6 +189,11 @@ class Client:
     @property
     def tokens(self) -> models.TokenPair | None:
         return self._state.tokens
+
+    @property
+    def device_token(self) -> str | None:
+        """The device token of the last login (keep it to pass as `device_token=` later)."""
+        return self._state.device_token
 
     def run(self, call: Call[T], *, retry: bool | None = None) -> T:
         """Send one call; `retry=True` allows retrying a non-idempotent one."""
@@ -171,12 +212,13 @@ class Client:
             except httpx.TransportError as exc:
                 state.log(call, None, started, type(exc).__name__)
                 if not state.should_retry(call, attempt, retry):
-                    raise
+                    raise transport_error(call.method, call.path, exc) from exc
                 time.sleep(state.retry.delay(attempt, None))
                 attempt += 1
                 continue
             state.log(call, response, started)
-            if response.status_code in RETRY_STATUSES and state.should_retry(call, attempt, retry):
+            state.remember_device(response)
+            if state.should_retry_status(call, response, attempt, retry):
                 time.sleep(state.retry.delay(attempt, retry_after_seconds(response)))
                 attempt += 1
                 continue
@@ -266,10 +308,11 @@ class AsyncClient:
         access_token: str | None = None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
+        device_token: str | None = None,
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self._http = http or httpx.AsyncClient(base_url=base_url, timeout=timeout)
-        self._state = _ClientState(retry, access_token)
+        self._state = _ClientState(retry, access_token, device_token)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -283,6 +326,11 @@ class AsyncClient:
     @property
     def tokens(self) -> models.TokenPair | None:
         return self._state.tokens
+
+    @property
+    def device_token(self) -> str | None:
+        """The device token of the last login (keep it to pass as `device_token=` later)."""
+        return self._state.device_token
 
     async def run(self, call: Call[T], *, retry: bool | None = None) -> T:
         """Send one call; `retry=True` allows retrying a non-idempotent one."""
@@ -301,12 +349,13 @@ class AsyncClient:
             except httpx.TransportError as exc:
                 state.log(call, None, started, type(exc).__name__)
                 if not state.should_retry(call, attempt, retry):
-                    raise
+                    raise transport_error(call.method, call.path, exc) from exc
                 await asyncio.sleep(state.retry.delay(attempt, None))
                 attempt += 1
                 continue
             state.log(call, response, started)
-            if response.status_code in RETRY_STATUSES and state.should_retry(call, attempt, retry):
+            state.remember_device(response)
+            if state.should_retry_status(call, response, attempt, retry):
                 await asyncio.sleep(state.retry.delay(attempt, retry_after_seconds(response)))
                 attempt += 1
                 continue
