@@ -155,7 +155,7 @@ def _page_for(browser: Browser, base_url: str, who: Who) -> Page:
         page.get_by_label("Email").fill(ADMIN_EMAIL if who == "admin" else USER_EMAIL)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url("**/account")
+        page.wait_for_url("**/tasks")
     return page
 
 

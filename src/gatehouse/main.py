@@ -36,8 +36,10 @@ from gatehouse.ops.router import router as ops_router
 from gatehouse.routers import DOMAIN_ROUTERS
 from gatehouse.users import service as users_service
 from gatehouse.web.admin_pages import router as admin_pages_router
+from gatehouse.web.chat_pages import router as chat_pages_router
 from gatehouse.web.pages import router as pages_router
 from gatehouse.web.router import router as web_router
+from gatehouse.web.task_pages import router as task_pages_router
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +157,8 @@ def create_app(
     app.include_router(ops_router)
     app.include_router(web_router)
     app.include_router(pages_router)
+    app.include_router(task_pages_router)
+    app.include_router(chat_pages_router)
     app.include_router(admin_pages_router)
     install_docs(app)
     install_error_media_type(app)

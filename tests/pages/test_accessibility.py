@@ -99,7 +99,7 @@ class Site:
             page = new_page(self.browser, self.base_url, javascript=True, width=WIDE)
             if who != "visitor":
                 sign_in(page, ADMIN_EMAIL if who == "admin" else USER_EMAIL)
-                page.wait_for_url("**/account")
+                page.wait_for_url("**/tasks")
             self.pages[who] = page
         return self.pages[who]
 

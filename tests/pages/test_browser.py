@@ -120,13 +120,16 @@ def test_sign_up_then_confirm_the_email_by_its_link(site: Site) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Full name").fill("Ada Lovelace")
     page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(re.compile(r"/account\?notice=welcome$"))
-    expect(page.get_by_text("not confirmed yet")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/tasks\?notice=welcome$"))
+    expect(page.get_by_text("Your account is ready.")).to_be_visible()
+    page.get_by_role("banner").get_by_role("link", name="Account").click()
+    expect(page.get_by_text("(not confirmed yet)")).to_be_visible()
 
     page.goto(site.link(email, "Confirm your email address", "verify"))
     page.get_by_role("button", name="Confirm email").click()
-    expect(page).to_have_url(re.compile(r"/account\?notice=verified$"))
+    expect(page).to_have_url(re.compile(r"/tasks\?notice=verified$"))
     expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
+    page.goto("/account")
     expect(page.get_by_text("(confirmed)")).to_be_visible()
 
 
@@ -148,7 +151,7 @@ def test_forgot_password_by_mail_then_sign_in_and_the_link_works_once(site: Site
     expect(page).to_have_url(re.compile(r"/login\?notice=password-reset$"))
     assert "token" not in page.url
     sign_in(page, email, NEW_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/account$"))
+    expect(page).to_have_url(re.compile(r"/tasks$"))
 
     again = site.page()
     again.goto(link)
@@ -178,7 +181,7 @@ def test_sign_in_errors_read_the_same_and_next_stays_on_this_site(site: Site) ->
     expect(page).to_have_url(re.compile(r"/login\?notice=signed-out$"))
     page.goto("/login?next=//evil.example/")
     sign_in(page, email, PASSWORD)
-    expect(page).to_have_url(f"{site.base_url}/account")
+    expect(page).to_have_url(f"{site.base_url}/tasks")
 
 
 def test_one_browser_signs_the_other_out_from_the_account_page(site: Site) -> None:
@@ -188,9 +191,9 @@ def test_one_browser_signs_the_other_out_from_the_account_page(site: Site) -> No
     for page in (first, second):
         page.goto("/login")
         sign_in(page, email, PASSWORD)
-        expect(page).to_have_url(re.compile(r"/account$"))
+        expect(page).to_have_url(re.compile(r"/tasks$"))
 
-    first.reload()
+    first.goto("/account")
     other = first.locator("li.session", has_text="Second Browser/2.0")
     expect(first.locator("li.session", has_text="First Browser/1.0")).to_contain_text("This device")
     other.get_by_role("button", name="Sign out").click()

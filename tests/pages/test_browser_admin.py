@@ -38,7 +38,7 @@ def test_an_admin_deactivates_a_user_who_then_cannot_sign_in(
     register(base_url, email)
     person = new_page(browser, base_url)
     sign_in(person, email)
-    expect(person).to_have_url(re.compile(r"/account$"))
+    expect(person).to_have_url(re.compile(r"/tasks$"))
 
     admin = new_page(browser, base_url)
     sign_in(admin, ADMIN_EMAIL)
@@ -70,7 +70,7 @@ def test_a_normal_user_gets_403_on_the_admin_page(browser: Browser, base_url: st
     register(base_url, email)
     page = new_page(browser, base_url)
     sign_in(page, email)
-    expect(page).to_have_url(re.compile(r"/account$"))
+    expect(page).to_have_url(re.compile(r"/tasks$"))
     expect(page.get_by_role("banner").get_by_role("link", name="Admin")).to_have_count(0)
     response = page.goto("/admin/users")
     assert response is not None

@@ -365,6 +365,7 @@ async def _account(
         "account.html",
         status_code=status_code,
         principal=principal,
+        section="account",
         sessions=sessions,
         current_session=principal.session.id,
         forms={

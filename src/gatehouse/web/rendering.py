@@ -28,7 +28,7 @@ from gatehouse.web.exceptions import CsrfFailed
 from gatehouse.web.forms import FORM_COOKIE, FORM_COOKIE_MAX_AGE, FormTokens
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
 PAGE_HEADERS = {
@@ -38,7 +38,7 @@ PAGE_HEADERS = {
     # which same_site_only refuses. Off-site requests still get no referrer.
     "Referrer-Policy": "same-origin",
 }
-LANDING = "/account"  # where signing in or up lands (the tasks pages will come later)
+LANDING = "/tasks"  # where signing in or up lands
 TEXT_MAX = 1024  # longer form values are cut before they reach a check
 
 # The only notices a page shows from its query string: a key, never free text.
@@ -54,6 +54,11 @@ NOTICES = {
     "verification-sent": "If your email is not confirmed yet, a link is on its way.",
     "account-deleted": "Your account is deleted.",
     "signed-out-everywhere": "You are signed out everywhere.",
+    "task-added": "The task is added.",
+    "task-saved": "The task is saved.",
+    "task-done": "The task is done.",
+    "task-reopened": "The task is open again.",
+    "task-deleted": "The task is deleted.",
 }
 
 
