@@ -61,6 +61,8 @@ SHOTS = [
     Shot("home", "/", "visitor"),
     Shot("signup", "/signup", "visitor"),
     Shot("login", "/login", "visitor"),
+    Shot("tasks", "/tasks#list-title", "user"),
+    Shot("chat", "/chat", "user", prepare=lambda page: _ask_the_assistant(page)),
     Shot("account", "/account", "user"),
     Shot("admin-users", "/admin/users", "admin"),
 ]
@@ -138,6 +140,40 @@ def make_sample_data(base_url: str) -> None:
         client.patch(
             f"/api/v1/users/{ids[-1]}", json={"is_active": False}, headers=headers
         ).raise_for_status()
+        _add_sample_tasks(client)
+
+
+SAMPLE_TASKS = [
+    ("Renew the passport", "The form is in the top drawer.", "high", "2026-12-04", False),
+    ("Book the dentist", None, "medium", "2026-12-11", False),
+    ("Water the plants", None, "low", None, True),
+    ("Read the Argon2 paper", "Section 3, the memory-hard function.", "low", None, False),
+]
+
+
+def _add_sample_tasks(client: httpx.Client) -> None:
+    """The user's tasks, some done, added through the API."""
+    tokens = client.post("/api/v1/auth/login", json={"email": USER_EMAIL, "password": PASSWORD})
+    tokens.raise_for_status()
+    headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+    for title, description, priority, due, done in SAMPLE_TASKS:
+        body = {"title": title, "description": description, "priority": priority}
+        if due is not None:
+            body["due_date"] = due
+        created = client.post("/api/v1/tasks", json=body, headers=headers)
+        created.raise_for_status()
+        if done:
+            client.patch(
+                f"/api/v1/tasks/{created.json()['id']}", json={"completed": True}, headers=headers
+            ).raise_for_status()
+
+
+def _ask_the_assistant(page: Page) -> None:
+    page.get_by_label("Message").fill("add a task to call the bank tomorrow")
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url("**/chat/*")
+    # The reply lands scrolled to the newest message; the shot shows the whole exchange.
+    page.goto(page.url.split("#")[0] + "#conversation-title")
 
 
 def _page_for(browser: Browser, base_url: str, who: Who) -> Page:

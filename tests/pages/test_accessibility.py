@@ -37,6 +37,8 @@ PAGES: list[tuple[Who, str]] = [
     ("visitor", "/reset-password"),  # a link without its token
     ("user", "/"),
     ("user", "/account"),
+    ("user", "/tasks"),
+    ("user", "/chat"),
     ("user", "/admin/users"),  # the 403 page
     ("admin", "/"),
     ("admin", "/account"),
@@ -78,6 +80,8 @@ FORMS_WITH_ERRORS = [
         {"New password": "one long passphrase", "Confirm password": "another one"},
     ),
     FormWithErrors("user", "/account", "Change password", "Enter your current password."),
+    FormWithErrors("user", "/tasks", "Add task", "Enter a title."),
+    FormWithErrors("user", "/chat", "Send", "Enter a message."),
     FormWithErrors("user", "/account", "Delete account", "Enter your password."),
     # The only admin may not deactivate themself: the refusal shows beside their row.
     FormWithErrors("admin", f"/admin/users?q={ADMIN_EMAIL}", "Deactivate", "last active admin"),
