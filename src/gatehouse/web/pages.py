@@ -28,6 +28,7 @@ from gatehouse.auth.exceptions import (
     InvalidCredentials,
     InvalidResetToken,
     InvalidVerificationToken,
+    MfaRequired,
 )
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.auth.profile import update_profile
@@ -215,6 +216,13 @@ async def login(request: Request, db: DbDep) -> Response:
         return again(400, Form(shown, error="The email or password is incorrect."))
     except AccountDisabled:
         return again(403, Form(shown, error="This account is disabled."))
+    except MfaRequired:
+        # The code step is not in the pages yet: the cookie API and the JSON API have it.
+        error = (
+            "This account signs in with a second factor, and entering its code here is not "
+            "available yet. Use an app that signs in through the API."
+        )
+        return again(401, Form(shown, error=error))
     return signed_in_response(next_path or LANDING, kit, cookie, device)
 
 
