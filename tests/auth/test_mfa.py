@@ -4,6 +4,7 @@ throttle, the audit trail and what is stored. Codes are computed by pyotp."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -33,7 +34,7 @@ from tests.helpers import (
     running,
     signed_up,
 )
-from tests.pages.helpers import sign_in
+from tests.pages.helpers import HTML, csrf_of, read_page, sign_in, visible_fields
 
 MFA = "/api/v1/auth/mfa"
 LOGIN = "/api/v1/auth/login"
@@ -245,14 +246,43 @@ async def test_the_browser_login_ends_with_its_own_second_step(
     assert profile.json() == {"email": email}
 
 
-async def test_the_sign_in_page_says_the_code_step_is_not_in_the_browser_yet(
+async def test_the_sign_in_page_asks_for_the_code_after_the_password(
     mfa_client: httpx.AsyncClient, clock: ManualClock
 ) -> None:
     account = await enrolled(mfa_client, clock)
-    page = await sign_in(mfa_client, account["user"]["email"], PASSWORD)
-    assert page.status_code == 401
-    assert "second factor" in page.text
-    assert "session_id" not in page.cookies
+    secret = account["secret"]
+    step = await sign_in(mfa_client, account["user"]["email"], PASSWORD, next_path="/account")
+    assert step.status_code == 200, step.text
+    assert 'action="/login/code"' in step.text
+    assert "session_id" not in step.cookies
+    page = read_page(step.text)
+    assert visible_fields(page) == {"code": "Code"}
+    token = re.search(r'name="mfa_token" value="([^"]+)"', step.text)
+    assert token is not None
+
+    async def send(code: str, mfa_token: str = token.group(1)) -> httpx.Response:
+        data = {"csrf_token": csrf_of(step), "mfa_token": mfa_token, "code": code}
+        return await mfa_client.post("/login/code", data={**data, "next": "/account"}, headers=HTML)
+
+    empty = await send("")
+    assert empty.status_code == 422
+    assert "Enter the code" in empty.text
+    wrong = await send(wrong_code(secret, clock))
+    assert wrong.status_code == 401
+    assert "incorrect" in wrong.text
+    assert 'action="/login/code"' in wrong.text
+    done = await send(code_at(secret, clock))
+    assert done.status_code == 303
+    assert done.headers["location"] == "/account"
+    assert done.cookies["session_id"]
+    # The token is used now: back to the password.
+    again = await send(code_at(secret, clock, 1))
+    assert again.status_code == 401
+    assert 'action="/login"' in again.text
+    forged = await mfa_client.post(
+        "/login/code", data={"mfa_token": "x", "code": "1"}, headers=HTML
+    )
+    assert forged.status_code == 403
 
 
 async def test_a_code_is_accepted_once(mfa_client: httpx.AsyncClient, clock: ManualClock) -> None:
