@@ -188,6 +188,7 @@ async def test_token_and_login_answer_mfa_required_and_verify_gives_the_token_pa
     form = await client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
     error = assert_envelope(form, 401, "MFA_REQUIRED")
     assert set(error["details"]) == {"mfa_token", "methods"}
+    assert form.headers["cache-control"] == "no-store"
 
     token = await mfa_token(client, email)
     response = await verify(client, token, code_at(account["secret"], clock))
@@ -220,6 +221,7 @@ async def test_the_browser_login_ends_with_its_own_second_step(
     started = await mfa_client.post("/sessions", data={"email": email, "password": PASSWORD})
     error = assert_envelope(started, 401, "MFA_REQUIRED")
     assert "session_id" not in started.cookies
+    assert started.headers["cache-control"] == "no-store"
     token = error["details"]["mfa_token"]
 
     # A browser login's token does not give a token pair, nor an API login's a cookie.
@@ -480,6 +482,7 @@ async def test_an_admin_resets_a_users_second_factor(
     user_id = account["user"]["id"]
     admin = await make_admin(app, client)
     url = f"/api/v1/users/{user_id}/mfa"
+    open_token = await mfa_token(client, account["user"]["email"])
     by_user = await client.delete(url, headers=bearer(account["access_token"]))
     assert_envelope(by_user, 403, "FORBIDDEN")
     unknown = await client.delete(
@@ -489,6 +492,9 @@ async def test_an_admin_resets_a_users_second_factor(
     assert (await client.delete(url, headers=bearer(admin["access_token"]))).status_code == 204
     assert (await client.delete(url, headers=bearer(admin["access_token"]))).status_code == 204
 
+    # The reset ends the logins waiting for a code, and the password alone signs in.
+    ended = await verify(client, open_token, code_at(account["secret"], clock))
+    assert_envelope(ended, 401, "INVALID_TOKEN")
     plain = await client.post(LOGIN, json={"email": account["user"]["email"], "password": PASSWORD})
     assert plain.status_code == 200
     async with app.state.sessionmaker() as db:

@@ -28,7 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.audit import service as audit_service
@@ -175,12 +175,12 @@ async def use_recovery_code(db: AsyncSession, *, user_id: uuid.UUID, code: str) 
 
 
 async def remaining_recovery_codes(db: AsyncSession, *, user_id: uuid.UUID) -> int:
-    rows = await db.scalars(
-        select(RecoveryCode.id).where(
-            RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
-        )
+    count = await db.scalar(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
     )
-    return len(rows.all())
+    return int(count or 0)
 
 
 async def totp_of(db: AsyncSession, *, user_id: uuid.UUID) -> TotpCredential | None:
