@@ -592,3 +592,28 @@ def test_a_guessable_mfa_encryption_key_is_refused(database_url: str, key: str) 
 def test_the_mfa_encryption_key_is_optional(database_url: str) -> None:
     settings: Settings = make_settings(database_url)
     assert settings.MFA_ENCRYPTION_KEY is None
+
+
+async def test_the_sign_in_pages_code_step_waits_out_the_throttle(
+    app_factory: Callable[..., FastAPI], clock: ManualClock
+) -> None:
+    app = app_factory(
+        {"clock": clock, "throttle_policy": ThrottlePolicy(free_failures=1)},
+        RATE_LIMIT_ENABLED=True,
+    )
+    async with running(app) as client:
+        account = await enrolled(client, clock)
+        secret = account["secret"]
+        step = await sign_in(client, account["user"]["email"], PASSWORD)
+        token = re.search(r'name="mfa_token" value="([^"]+)"', step.text)
+        assert token is not None
+        data = {"csrf_token": csrf_of(step), "mfa_token": token.group(1)}
+        wrong = await client.post(
+            "/login/code", data={**data, "code": wrong_code(secret, clock)}, headers=HTML
+        )
+        assert wrong.status_code == 401
+        waiting = await client.post(
+            "/login/code", data={**data, "code": code_at(secret, clock)}, headers=HTML
+        )
+        assert waiting.status_code == 429
+        assert 'action="/login/code"' in waiting.text
