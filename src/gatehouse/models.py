@@ -1,7 +1,13 @@
 """Every table, imported in one place for Alembic's metadata."""
 
 from gatehouse.audit.models import AuditEvent
-from gatehouse.auth.models import OneTimeToken, RefreshToken
+from gatehouse.auth.models import (
+    MfaChallenge,
+    OneTimeToken,
+    RecoveryCode,
+    RefreshToken,
+    TotpCredential,
+)
 from gatehouse.chat.models import ChatMessage, Conversation
 from gatehouse.core.db import Base
 from gatehouse.mail.models import OutboxMessage
@@ -15,9 +21,12 @@ __all__ = [
     "Base",
     "ChatMessage",
     "Conversation",
+    "MfaChallenge",
     "OneTimeToken",
     "OutboxMessage",
+    "RecoveryCode",
     "RefreshToken",
     "Task",
+    "TotpCredential",
     "User",
 ]

@@ -22,6 +22,11 @@ AuditKind = Literal[
     "email_verified",
     "role_changed",
     "user_deactivated",
+    "mfa_enabled",
+    "mfa_disabled",
+    "mfa_failed",
+    "recovery_code_used",
+    "recovery_codes_regenerated",
 ]
 
 

@@ -25,3 +25,30 @@ class InvalidVerificationToken(AppError):
     code = "INVALID_VERIFICATION_TOKEN"
     status = 400
     message = "The verification link is invalid or has expired"
+
+
+class MfaRequired(AppError):
+    """The password was right; the login ends with a second factor at /mfa/verify.
+    `details` carries the `mfa_token` and the `methods` it accepts."""
+
+    code = "MFA_REQUIRED"
+    status = 401
+    message = "A second factor is required: send a code with the mfa_token"
+
+
+class InvalidMfaCode(AppError):
+    code = "INVALID_MFA_CODE"
+    status = 401
+    message = "The code is incorrect or was used already"
+
+
+class MfaAlreadyEnabled(AppError):
+    code = "MFA_ALREADY_ENABLED"
+    status = 409
+    message = "A second factor is enabled already; disable it first"
+
+
+class MfaNotEnabled(AppError):
+    code = "MFA_NOT_ENABLED"
+    status = 409
+    message = "No second factor is enabled (or set up) for this account"

@@ -1,4 +1,5 @@
-"""Refresh tokens and one-time (reset, verification) tokens, stored only as SHA-256 hashes."""
+"""Refresh tokens and one-time (reset, verification) tokens, stored only as SHA-256 hashes;
+the second factor: TOTP secrets (encrypted), recovery codes and login challenges (hashed)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.core.db import Base, StrEnumType, one_of, utcnow
+from gatehouse.sessions.models import SessionKind
 
 
 class TokenPurpose(StrEnum):
@@ -47,6 +49,57 @@ class OneTimeToken(Base):
     # The address the token was sent to: a verification is void once the email changes.
     email: Mapped[str] = mapped_column(String(320))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TotpCredential(Base):
+    """A user's TOTP secret, encrypted (AES-GCM, see `mfa.py`); active once confirmed.
+    `last_used_step` is the time step of the last code accepted: no code of that step or
+    an earlier one works again (replay)."""
+
+    __tablename__ = "totp_credentials"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    secret_encrypted: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code of a user with TOTP, stored as its SHA-256."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class MfaChallenge(Base):
+    """The second step of a login whose password was right: an opaque `mfa_token` (stored
+    hashed), single-use, short-lived, ended by too many wrong codes. `kind` is the kind of
+    session the login opens once the code is right."""
+
+    __tablename__ = "mfa_challenges"
+    __table_args__ = (CheckConstraint(one_of("kind", SessionKind), name="kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[SessionKind] = mapped_column(StrEnumType(SessionKind, 16))
+    failures: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from gatehouse.auth import passwords, recovery, verification
+from gatehouse.auth import mfa, passwords, recovery, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import (
     AuthKitDep,
@@ -20,8 +20,12 @@ from gatehouse.auth.devices import DEVICE_HEADER, DeviceTokenDep
 from gatehouse.auth.exceptions import (
     AccountDisabled,
     InvalidCredentials,
+    InvalidMfaCode,
     InvalidResetToken,
     InvalidVerificationToken,
+    MfaAlreadyEnabled,
+    MfaNotEnabled,
+    MfaRequired,
 )
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.auth.schemas import (
@@ -30,11 +34,17 @@ from gatehouse.auth.schemas import (
     LoginRequest,
     LogoutRequest,
     Message,
+    MfaCodeRequest,
+    MfaVerifyRequest,
+    PasswordAndCodeRequest,
+    RecoveryCodes,
     RefreshRequest,
     RegisterRequest,
     ResetPasswordRequest,
     SessionRead,
     TokenPair,
+    TotpSetup,
+    TotpSetupRequest,
     VerifyRequest,
 )
 from gatehouse.auth.service import IssuedTokens
@@ -65,7 +75,9 @@ def _token_pair(tokens: IssuedTokens, response: Response) -> TokenPair:
     )
 
 
-_LOGIN_ERRORS = error_responses(InvalidCredentials, AccountDisabled, ValidationFailed, RateLimited)
+_LOGIN_ERRORS = error_responses(
+    InvalidCredentials, MfaRequired, AccountDisabled, ValidationFailed, RateLimited
+)
 
 
 @router.post(
@@ -101,7 +113,9 @@ async def token(
     device_token: DeviceTokenDep,
 ) -> TokenPair:
     """OAuth2 password flow: `username` is the email. Opens a session; the client's
-    device token comes back in `X-Device-Token`."""
+    device token comes back in `X-Device-Token`. For an account with a second factor a
+    right password answers 401 MFA_REQUIRED with `details.mfa_token`: finish at
+    `/mfa/verify`."""
     tokens = await auth_service.login(
         db,
         kit=kit,
@@ -123,7 +137,8 @@ async def login(
     device_token: DeviceTokenDep,
 ) -> TokenPair:
     """Log in with a JSON body. Opens a session; the client's device token comes back in
-    `X-Device-Token`."""
+    `X-Device-Token`. For an account with a second factor a right password answers 401
+    MFA_REQUIRED with `details.mfa_token`: finish at `/mfa/verify`."""
     tokens = await auth_service.login(
         db,
         kit=kit,
@@ -291,3 +306,139 @@ async def verify(data: VerifyRequest, db: DbDep, origin: OriginDep) -> UserRead:
     """Confirm an email address with the token from the verification mail."""
     user = await verification.verify_email(db, token=data.token, origin=origin)
     return UserRead.model_validate(user)
+
+
+# --- second factor: /api/v1/auth/mfa -----------------------------------------------------
+
+_CODE_ERRORS = (InvalidMfaCode, MfaNotEnabled, RateLimited, ValidationFailed)
+
+
+@router.post(
+    "/mfa/totp/setup",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(InvalidPassword, MfaAlreadyEnabled, *_SIGNED_IN_ERRORS),
+)
+async def setup_totp(
+    data: TotpSetupRequest,
+    response: Response,
+    user: CurrentUser,
+    db: DbDep,
+    kit: AuthKitDep,
+    device_token: DeviceTokenDep,
+) -> TotpSetup:
+    """Start enrolling TOTP (RFC 6238: SHA-1, 6 digits, 30 s): a new secret and its
+    otpauth URI. Nothing is active until `/mfa/totp/confirm`; a pending setup is replaced.
+    A wrong password counts as a failed login."""
+    enrolment = await mfa.setup_totp(
+        db, kit=kit, user=user, password=data.password, device_token=device_token
+    )
+    response.headers.update(NO_STORE)
+    return TotpSetup(secret=enrolment.secret, otpauth_uri=enrolment.otpauth_uri)
+
+
+@router.post(
+    "/mfa/totp/confirm",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(*_CODE_ERRORS, MfaAlreadyEnabled, *_SIGNED_IN_ERRORS),
+)
+async def confirm_totp(
+    data: MfaCodeRequest,
+    response: Response,
+    user: CurrentUser,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
+) -> RecoveryCodes:
+    """Activate the pending TOTP with a current code. The answer holds 10 single-use
+    recovery codes, shown only now (stored hashed). A wrong code counts as a failed login."""
+    codes = await mfa.confirm_totp(
+        db, kit=kit, user=user, code=data.code, origin=origin, device_token=device_token
+    )
+    response.headers.update(NO_STORE)
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.delete(
+    "/mfa/totp",
+    dependencies=_DEFAULT_LIMIT,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(InvalidPassword, *_CODE_ERRORS, *_SIGNED_IN_ERRORS),
+)
+async def disable_totp(
+    data: PasswordAndCodeRequest,
+    user: CurrentUser,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
+) -> None:
+    """Turn the second factor off (the recovery codes go too), with the password and a
+    TOTP or recovery code."""
+    await mfa.disable_totp(
+        db,
+        kit=kit,
+        user=user,
+        password=data.password,
+        code=data.code,
+        origin=origin,
+        device_token=device_token,
+    )
+
+
+@router.post(
+    "/mfa/recovery-codes",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(InvalidPassword, *_CODE_ERRORS, *_SIGNED_IN_ERRORS),
+)
+async def regenerate_recovery_codes(
+    data: PasswordAndCodeRequest,
+    response: Response,
+    user: CurrentUser,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
+) -> RecoveryCodes:
+    """A new set of 10 recovery codes, with the password and a TOTP or recovery code; the
+    old set stops working."""
+    codes = await mfa.regenerate_recovery_codes(
+        db,
+        kit=kit,
+        user=user,
+        password=data.password,
+        code=data.code,
+        origin=origin,
+        device_token=device_token,
+    )
+    response.headers.update(NO_STORE)
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.post(
+    "/mfa/verify",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(InvalidMfaCode, InvalidToken, RateLimited, ValidationFailed),
+)
+async def verify_mfa(
+    data: MfaVerifyRequest,
+    response: Response,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
+) -> TokenPair:
+    """The second step of a login from `/token` or `/login` that answered MFA_REQUIRED:
+    the `mfa_token` and a TOTP or recovery code give the token pair. An mfa_token works
+    once, for 5 minutes, and its fifth wrong code ends it (INVALID_TOKEN after that);
+    wrong codes count as failed logins. (A login from `POST /sessions` ends at
+    `POST /sessions/mfa`.)"""
+    tokens = await mfa.verify_login(
+        db,
+        kit=kit,
+        mfa_token=data.mfa_token,
+        code=data.code,
+        origin=origin,
+        device_token=device_token,
+    )
+    return _token_pair(tokens, response)

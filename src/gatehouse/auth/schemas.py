@@ -72,3 +72,42 @@ class VerifyRequest(BaseModel):
 
 class Message(BaseModel):
     message: str
+
+
+# --- second factor
+CODE_INPUT_MAX = 64
+
+
+class TotpSetupRequest(BaseModel):
+    password: str = Field(min_length=1, max_length=PASSWORD_INPUT_MAX)
+
+
+class TotpSetup(BaseModel):
+    secret: str = Field(description="Base32 TOTP secret, for manual entry in an authenticator")
+    otpauth_uri: str = Field(description="The `otpauth://totp/...` URI (for a QR code)")
+
+
+class MfaCodeRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=CODE_INPUT_MAX, description="A 6-digit TOTP code")
+
+
+class PasswordAndCodeRequest(BaseModel):
+    password: str = Field(min_length=1, max_length=PASSWORD_INPUT_MAX)
+    code: str = Field(
+        min_length=1, max_length=CODE_INPUT_MAX, description="A TOTP code or a recovery code"
+    )
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="Single-use codes, shown only now: each replaces a TOTP code once"
+    )
+
+
+class MfaVerifyRequest(BaseModel):
+    mfa_token: str = Field(
+        min_length=1, max_length=TOKEN_INPUT_MAX, description="From the MFA_REQUIRED answer"
+    )
+    code: str = Field(
+        min_length=1, max_length=CODE_INPUT_MAX, description="A TOTP code or a recovery code"
+    )

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.audit import service as audit_service
-from gatehouse.auth import verification
+from gatehouse.auth import second_factor, verification
 from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials
 from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.models import RefreshToken
@@ -89,6 +89,7 @@ async def authenticate(
     password: str,
     origin: RequestOrigin,
     device_token: str | None = None,
+    kind: SessionKind = SessionKind.API,
 ) -> User:
     """Check an email and password.
 
@@ -97,6 +98,10 @@ async def authenticate(
     A hash with old parameters (or bcrypt) is replaced by a fresh Argon2id one. Failures
     are audited and committed; they also feed the per-account throttle, or the throttle
     of the known device when `device_token` is a genuine one of this account.
+
+    For an account with a second factor a right password is not enough: it answers
+    MFA_REQUIRED with a login challenge for a session of `kind` (see `mfa.py`), and the
+    throttle is cleared only once the code is right.
     """
     user = await users_service.find_user_by_email(db, email=email)
     user_id = user.id if user else None
@@ -122,9 +127,11 @@ async def authenticate(
             db, user_id=user_id, email=email, reason="account_disabled", origin=origin
         )
         raise AccountDisabled()
-    await kit.throttle.clear(email, device=device)
     if upgraded_hash is not None:
         user.password_hash = upgraded_hash
+    if await second_factor.has_second_factor(db, user_id=user.id):
+        await second_factor.require_second_factor(db, user=user, kind=kind)
+    await kit.throttle.clear(email, device=device)
     audit_service.record(db, kind="login_succeeded", user_id=user.id, origin=origin)
     return user
 
@@ -349,8 +356,23 @@ async def start_browser_session(
     """Log in for the cookie API: a `browser` session, the cookie value (stored hashed) and
     the browser's device token (the presented one when it is this account's, else new)."""
     user = await authenticate(
-        db, kit=kit, email=email, password=password, origin=origin, device_token=device_token
+        db,
+        kit=kit,
+        email=email,
+        password=password,
+        origin=origin,
+        device_token=device_token,
+        kind=SessionKind.BROWSER,
     )
+    cookie = await open_browser_session(db, kit=kit, user=user, origin=origin)
+    await db.commit()
+    return user, cookie, kit.devices.renew(device_token, user.id)
+
+
+async def open_browser_session(
+    db: AsyncSession, *, kit: AuthKit, user: User, origin: RequestOrigin
+) -> str:
+    """Open a `browser` session for `user` (flushed); the cookie value, stored hashed."""
     cookie = new_opaque_token()
     await start_session(
         db,
@@ -361,8 +383,7 @@ async def start_browser_session(
         kind=SessionKind.BROWSER,
         token_hash=hash_token(cookie),
     )
-    await db.commit()
-    return user, cookie, kit.devices.renew(device_token, user.id)
+    return cookie
 
 
 # A browser session's last use is written at most this often (not a write per request).

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     SESSION_MAX_AGE_DAYS: int = Field(default=90, ge=1, le=3650)
     # A browser session ends after this long without a request.
     BROWSER_SESSION_IDLE_MINUTES: int = Field(default=1440, ge=1, le=365 * 24 * 60)
+    # Seals TOTP secrets at rest; derived from SECRET_KEY when not set.
+    MFA_ENCRYPTION_KEY: SecretStr | None = None
 
     # --- password hashing (OWASP's Argon2id minimum: m=19 MiB, t=2, p=1)
     ARGON2_MEMORY_COST_KIB: int = Field(default=19 * 1024, ge=8, le=4 * 1024 * 1024)
@@ -156,6 +158,20 @@ class Settings(BaseSettings):
             parsed = []
         if len(parsed) != 1:
             raise ValueError(f"{value!r} is not one limit such as 5/minute or 3/15minutes")
+        return value
+
+    @field_validator("MFA_ENCRYPTION_KEY")
+    @classmethod
+    def _random_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        key = value.get_secret_value() if value is not None else ""
+        if value is not None and (
+            len(key) < MIN_PRODUCTION_SECRET_LENGTH
+            or len(set(key)) < MIN_PRODUCTION_SECRET_DISTINCT
+        ):
+            raise ValueError(
+                f"must be at least {MIN_PRODUCTION_SECRET_LENGTH} random characters; generate "
+                "one with python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         return value
 
     @field_validator("TRUSTED_PROXIES")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from gatehouse.auth import profile
+from gatehouse.auth import mfa, profile
 from gatehouse.auth.dependencies import (
     AdminUser,
     AuthKitDep,
@@ -172,3 +172,15 @@ async def update_user(
 async def delete_user(target: ManagedUser, db: DbDep) -> None:
     """Delete a user and everything they own (admin). Their sessions end with them."""
     await users_service.admin_delete_user(db, user=target)
+
+
+@router.delete(
+    "/{user_id}/mfa",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(Forbidden, UserNotFound),
+)
+async def reset_mfa(target: ManagedUser, admin: AdminUser, db: DbDep, origin: OriginDep) -> None:
+    """Remove a user's second factor (TOTP and recovery codes), for a user who lost it
+    (admin). Audited `mfa_disabled` with the admin in `details.by`; 204 also when the user
+    had none."""
+    await mfa.reset_by_admin(db, user=target, admin=admin, origin=origin)

@@ -20,21 +20,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.auth import passwords, recovery, verification
+from gatehouse.auth import mfa, passwords, recovery, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import PasswordConfirmation, verify_rate_limit
 from gatehouse.auth.exceptions import (
     AccountDisabled,
     InvalidCredentials,
+    InvalidMfaCode,
     InvalidResetToken,
     InvalidVerificationToken,
+    MfaRequired,
 )
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.auth.profile import update_profile
 from gatehouse.auth.schemas import ForgotPasswordRequest, RegisterRequest
 from gatehouse.auth.service import Principal
 from gatehouse.core.db import DbDep
-from gatehouse.core.errors import RateLimited
+from gatehouse.core.errors import InvalidToken, RateLimited
 from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.ratelimit import default_rate_limit
 from gatehouse.sessions import service as sessions_service
@@ -215,6 +217,62 @@ async def login(request: Request, db: DbDep) -> Response:
         return again(400, Form(shown, error="The email or password is incorrect."))
     except AccountDisabled:
         return again(403, Form(shown, error="This account is disabled."))
+    except MfaRequired as exc:
+        return _code_step(request, str(exc.details["mfa_token"]), next_path)
+    return signed_in_response(next_path or LANDING, kit, cookie, device)
+
+
+def _code_step(
+    request: Request,
+    mfa_token: str,
+    next_path: str | None,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+) -> HTMLResponse:
+    """The second step of signing in: the code, with the login's mfa_token hidden."""
+    return render(
+        request,
+        "login.html",
+        status_code=status_code,
+        form=Form(error=error),
+        next_path=next_path,
+        mfa_token=mfa_token,
+    )
+
+
+@router.post("/login/code")
+async def login_code(request: Request, db: DbDep) -> Response:
+    if refused := await visitor_form_refused(request):
+        return refused
+    kit = page_kit(request)
+    values = await text_fields(request, "mfa_token", "code", "next")
+    next_path = safe_next(values["next"])
+    if not values["code"]:
+        error = "Enter the code from your authenticator app, or a recovery code."
+        return _code_step(request, values["mfa_token"], next_path, status_code=422, error=error)
+    try:
+        await default_rate_limit(request)
+        _, cookie, device = await mfa.verify_browser_login(
+            db,
+            kit=kit,
+            mfa_token=values["mfa_token"],
+            code=values["code"],
+            origin=RequestOrigin.of(request),
+            device_token=device_token_of(request),
+        )
+    except RateLimited as exc:
+        return _code_step(
+            request, values["mfa_token"], next_path, status_code=429, error=retry_text(exc)
+        )
+    except InvalidMfaCode:
+        error = "The code is incorrect or was used already."
+        return _code_step(request, values["mfa_token"], next_path, status_code=401, error=error)
+    except InvalidToken:
+        error = "This sign-in took too long or had too many wrong codes. Sign in again."
+        return render(
+            request, "login.html", status_code=401, form=Form(error=error), next_path=next_path
+        )
     return signed_in_response(next_path or LANDING, kit, cookie, device)
 
 

@@ -12,17 +12,24 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from gatehouse.auth import recovery
+from gatehouse.auth import mfa, recovery
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import AuthKitDep, OriginDep
 from gatehouse.auth.devices import DeviceTokenDep
-from gatehouse.auth.exceptions import AccountDisabled, InvalidCredentials, InvalidResetToken
+from gatehouse.auth.exceptions import (
+    AccountDisabled,
+    InvalidCredentials,
+    InvalidMfaCode,
+    InvalidResetToken,
+    MfaRequired,
+)
 from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.core.db import DbDep
-from gatehouse.core.errors import Forbidden, RateLimited, ValidationFailed
+from gatehouse.core.errors import Forbidden, InvalidToken, RateLimited, ValidationFailed
 from gatehouse.core.network import is_loopback_host
 from gatehouse.core.openapi import error_responses
+from gatehouse.core.ratelimit import default_rate_limit
 from gatehouse.users.emails import normalize_email
 from gatehouse.users.exceptions import EmailAlreadyRegistered
 from gatehouse.web import pages
@@ -71,7 +78,7 @@ async def register(email: Email, password: Password, db: DbDep, kit: AuthKitDep)
     "/sessions",
     dependencies=[Depends(login_rate_limit("email"))],
     responses=error_responses(
-        InvalidCredentials, AccountDisabled, CsrfFailed, ValidationFailed, RateLimited
+        InvalidCredentials, MfaRequired, AccountDisabled, CsrfFailed, ValidationFailed, RateLimited
     ),
 )
 async def login(
@@ -83,9 +90,37 @@ async def login(
     device_token: DeviceTokenDep,
 ) -> JSONResponse:
     """Log in; sets the `session_id` cookie (HttpOnly, SameSite=Lax, Secure outside development)
-    and the `gh_device` cookie that remembers this browser."""
+    and the `gh_device` cookie that remembers this browser. For an account with a second
+    factor a right password answers 401 MFA_REQUIRED with `details.mfa_token`: finish at
+    `POST /sessions/mfa`."""
     user, cookie, device = await auth_service.start_browser_session(
         db, kit=kit, email=email, password=password, origin=origin, device_token=device_token
+    )
+    response = JSONResponse({"email": user.email, "message": "logged in"})
+    set_sign_in_cookies(response, kit=kit, cookie=cookie, device=device)
+    return response
+
+
+@router.post(
+    "/sessions/mfa",
+    dependencies=[Depends(default_rate_limit)],
+    responses=error_responses(
+        InvalidMfaCode, InvalidToken, CsrfFailed, ValidationFailed, RateLimited
+    ),
+)
+async def login_second_factor(
+    mfa_token: Annotated[str, Form(min_length=1, max_length=512)],
+    code: Annotated[str, Form(min_length=1, max_length=64)],
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
+) -> JSONResponse:
+    """The second step of a `POST /sessions` that answered MFA_REQUIRED: the `mfa_token`
+    and a TOTP or recovery code set the cookies as a login does. The token works once, for
+    5 minutes, and its fifth wrong code ends it; wrong codes count as failed logins."""
+    user, cookie, device = await mfa.verify_browser_login(
+        db, kit=kit, mfa_token=mfa_token, code=code, origin=origin, device_token=device_token
     )
     response = JSONResponse({"email": user.email, "message": "logged in"})
     set_sign_in_cookies(response, kit=kit, cookie=cookie, device=device)
