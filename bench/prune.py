@@ -34,7 +34,7 @@ from gatehouse.sessions import retention as session_retention
 
 # 100,000 rows in each other table retention looks after (tenth of them past retention), so
 # the planner has statistics for every EXPLAIN below. Ages spread over 100 days.
-AGE = "CAST(:now AS timestamptz) - (i * interval '100 days') / 100000"
+AGE = "CAST(:now AS timestamptz) - interval '100 days' * (i / 100000.0)"
 OTHER_TABLES = (
     "INSERT INTO users (id, email, password_hash, role, is_active, is_verified,"
     " password_changed_at, created_at, updated_at) VALUES ('00000000-0000-0000-0000-000000000001',"
@@ -89,7 +89,7 @@ async def run(server: str, rows: int, batch_size: int) -> None:
                 text(
                     "INSERT INTO audit_events (id, kind, user_id, ip, user_agent, created_at,"
                     " details) SELECT gen_random_uuid(), 'login_succeeded', NULL, '127.0.0.1',"
-                    " 'bench', CAST(:now AS timestamptz) - (i * interval '3650 days') / CAST(:rows AS integer),"
+                    " 'bench', CAST(:now AS timestamptz) - interval '3650 days' * (i / CAST(:rows AS float8)),"
                     " '{}'::json"
                     " FROM generate_series(1, CAST(:rows AS integer)) AS i"
                 ),
