@@ -399,3 +399,62 @@ def test_a_negative_retention_is_refused(database_url: str) -> None:
         make_settings(database_url, RETENTION_AUDIT_DAYS=-1)
     with pytest.raises(ValidationError, match="HOUSEKEEPING_BATCH_SIZE"):
         make_settings(database_url, HOUSEKEEPING_BATCH_SIZE=0)
+
+
+async def test_a_stop_ends_the_pass_between_batches_and_the_next_pass_goes_on(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    now = utcnow()
+    async with sessionmaker() as db:
+        seeded = await seed(db, now)
+    settings = make_settings(database_url, HOUSEKEEPING_BATCH_SIZE=1)
+    stop = asyncio.Event()
+    batches: list[str] = []
+
+    def after_batch(kind: housekeeping.Kind, _rows: int) -> None:
+        batches.append(kind.name)
+        stop.set()  # as SIGTERM would, while the first batch is in hand
+
+    results = await housekeeping.prune(
+        sessionmaker, settings, now=now, on_batch=after_batch, stop=stop
+    )
+    assert batches == ["sessions"]
+    assert [(r.kind, r.rows) for r in results] == [
+        ("sessions", 1),
+        ("tokens", 0),
+        ("mail", 0),
+        ("audit", 0),
+    ]
+    assert all(r.before is not None for r in results)
+
+    rest = await housekeeping.prune(sessionmaker, settings, now=now)
+    assert sum(r.rows for r in rest) == 15 - 1
+    async with sessionmaker() as db:
+        left = await remaining(db)
+    for table, kept in seeded.kept.items():
+        assert left[table] == kept, table
+
+
+async def test_the_worker_loop_runs_a_pass_and_stops_when_told(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    now = utcnow()
+    async with sessionmaker() as db:
+        seeded = await seed(db, now)
+    keeper = Housekeeper(
+        sessionmaker=sessionmaker,
+        settings=make_settings(database_url, HOUSEKEEPING_INTERVAL_SECONDS=1),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.create_task(keeper.run_forever(stop))
+    last = None
+    for _ in range(200):
+        async with sessionmaker() as db:
+            last = await housekeeping.last_pass(db)
+        if last is not None:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(loop, timeout=10)
+    assert last is not None
+    assert last.deleted["audit"] == gone_count(seeded, "audit_events")

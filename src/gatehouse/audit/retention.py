@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,10 +21,17 @@ async def purge_audit_events(
     batch_size: int,
     dry_run: bool = False,
     on_batch: BatchCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Delete events older than `before`, in batches."""
     return await purge(
-        db, RULES, before=before, batch_size=batch_size, dry_run=dry_run, on_batch=on_batch
+        db,
+        RULES,
+        before=before,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        on_batch=on_batch,
+        should_stop=should_stop,
     )
 
 

@@ -7,6 +7,7 @@ stay until then, since presenting it again is how reuse is detected.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,10 +29,17 @@ async def purge_tokens(
     batch_size: int,
     dry_run: bool = False,
     on_batch: BatchCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Delete tokens and challenges that expired before `before`, in batches."""
     return await purge(
-        db, RULES, before=before, batch_size=batch_size, dry_run=dry_run, on_batch=on_batch
+        db,
+        RULES,
+        before=before,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        on_batch=on_batch,
+        should_stop=should_stop,
     )
 
 

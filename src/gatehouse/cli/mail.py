@@ -48,7 +48,7 @@ def worker(
                 while not stop.is_set() and await mail_worker.run_once(stop):
                     pass
                 if not stop.is_set():
-                    await housekeeper.run_once()
+                    await housekeeper.run_once(stop=stop)
                 return
             await asyncio.gather(mail_worker.run_forever(stop), housekeeper.run_forever(stop))
 

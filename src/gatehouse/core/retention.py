@@ -86,9 +86,11 @@ async def purge(
     batch_size: int = DEFAULT_BATCH_SIZE,
     dry_run: bool = False,
     on_batch: BatchCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Delete every row the rules match, batch by batch, each batch its own transaction;
-    returns how many went. With `dry_run`, only counts them (nothing is deleted)."""
+    returns how many went. With `dry_run`, only counts them (nothing is deleted).
+    `should_stop`, asked after each batch, ends the purge early (the next one resumes)."""
     if dry_run:
         count = await count_older(db, rules, before)
         await db.rollback()
@@ -105,6 +107,8 @@ async def purge(
                 on_batch(deleted)
             if deleted < batch_size:
                 break
+            if should_stop is not None and should_stop():
+                return total
     return total
 
 

@@ -3,6 +3,7 @@ Pending messages and those that failed for good stay (`gatehouse mail retry`).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,10 +24,17 @@ async def purge_mail(
     batch_size: int,
     dry_run: bool = False,
     on_batch: BatchCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Delete messages delivered before `before`, in batches."""
     return await purge(
-        db, RULES, before=before, batch_size=batch_size, dry_run=dry_run, on_batch=on_batch
+        db,
+        RULES,
+        before=before,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        on_batch=on_batch,
+        should_stop=should_stop,
     )
 
 

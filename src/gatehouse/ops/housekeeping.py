@@ -43,6 +43,7 @@ class PurgeFunction(Protocol):
         batch_size: int,
         dry_run: bool = False,
         on_batch: BatchCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> Awaitable[int]: ...
 
 
@@ -88,13 +89,18 @@ async def prune(
     dry_run: bool = False,
     on_start: StartHook | None = None,
     on_batch: Callable[[Kind, int], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> list[KindResult]:
-    """Run every kind's purge with its retention; with `dry_run`, only count."""
+    """Run every kind's purge with its retention; with `dry_run`, only count. When `stop`
+    is set, the pass ends after the batch in hand (kinds not reached report 0)."""
     now = now or utcnow()
     results = []
     for kind in KINDS:
         days = int(getattr(settings, kind.setting))
         before = cutoff(now, days)
+        if stop is not None and stop.is_set():
+            results.append(KindResult(kind.name, days, before, 0))
+            continue
         if before is None:
             results.append(KindResult(kind.name, days, None, 0))
             continue
@@ -118,6 +124,7 @@ async def prune(
                 batch_size=settings.HOUSEKEEPING_BATCH_SIZE,
                 dry_run=dry_run,
                 on_batch=batch_done,
+                should_stop=stop.is_set if stop is not None else None,
             )
         results.append(KindResult(kind.name, days, before, rows))
     return results
@@ -193,12 +200,15 @@ class Housekeeper:
             await db.commit()
             return rowcount(result) == 1
 
-    async def run_once(self, now: datetime | None = None) -> list[KindResult] | None:
-        """Take the lease and run a pass; None when another worker has this interval's."""
+    async def run_once(
+        self, now: datetime | None = None, stop: asyncio.Event | None = None
+    ) -> list[KindResult] | None:
+        """Take the lease and run a pass; None when another worker has this interval's.
+        A set `stop` ends the pass between two batches (the next pass goes on)."""
         now = now or utcnow()
         if not await self.take_lease(now):
             return None
-        results = await prune(self.sessionmaker, self.settings, now=now)
+        results = await prune(self.sessionmaker, self.settings, now=now, stop=stop)
         async with self.sessionmaker() as db:
             stats = await table_stats(db)
             await db.execute(
@@ -218,7 +228,7 @@ class Housekeeper:
         poll = min(self.settings.HOUSEKEEPING_INTERVAL_SECONDS, 60.0)
         while not stop.is_set():
             try:
-                await self.run_once()
+                await self.run_once(stop=stop)
             except Exception:  # the database may be away for a moment: keep going
                 logger.exception("housekeeping pass failed")
             with contextlib.suppress(TimeoutError):

@@ -3,6 +3,7 @@ out, revoked) or expired, with its refresh tokens (their foreign key cascades)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +24,17 @@ async def purge_sessions(
     batch_size: int,
     dry_run: bool = False,
     on_batch: BatchCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> int:
     """Delete sessions that ended or expired before `before`, in batches."""
     return await purge(
-        db, RULES, before=before, batch_size=batch_size, dry_run=dry_run, on_batch=on_batch
+        db,
+        RULES,
+        before=before,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        on_batch=on_batch,
+        should_stop=should_stop,
     )
 
 
