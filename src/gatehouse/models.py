@@ -11,6 +11,7 @@ from gatehouse.auth.models import (
 from gatehouse.chat.models import ChatMessage, Conversation
 from gatehouse.core.db import Base
 from gatehouse.mail.models import OutboxMessage
+from gatehouse.ops.models import HousekeepingLease
 from gatehouse.sessions.models import AuthSession
 from gatehouse.tasks.models import Task
 from gatehouse.users.models import User
@@ -21,6 +22,7 @@ __all__ = [
     "Base",
     "ChatMessage",
     "Conversation",
+    "HousekeepingLease",
     "MfaChallenge",
     "OneTimeToken",
     "OutboxMessage",

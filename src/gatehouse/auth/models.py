@@ -30,7 +30,7 @@ class RefreshToken(Base):
     )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # retention's range scans
     used_at: Mapped[datetime | None]
 
 
@@ -50,7 +50,7 @@ class OneTimeToken(Base):
     email: Mapped[str] = mapped_column(String(320))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # retention's range scans
     used_at: Mapped[datetime | None]
 
 
@@ -101,5 +101,5 @@ class MfaChallenge(Base):
     kind: Mapped[SessionKind] = mapped_column(StrEnumType(SessionKind, 16))
     failures: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # retention's range scans
     used_at: Mapped[datetime | None]

@@ -19,13 +19,16 @@ mail_app = typer.Typer(no_args_is_help=True, help="The outbox of mail waiting to
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit.")] = False,
 ) -> None:
-    """Deliver the mail outbox (run several; each message goes out once).
+    """Deliver the mail outbox and run housekeeping (run several; each message goes out
+    once, each housekeeping pass runs once across them).
 
-    Set MAIL_WORKER_ENABLED=false on the service processes when you run this.
-    SIGTERM (or Ctrl-C) stops it between two messages, then it exits 0.
+    Housekeeping deletes what retention no longer keeps (RETENTION_*_DAYS) every
+    HOUSEKEEPING_INTERVAL_SECONDS. Set MAIL_WORKER_ENABLED=false on the service processes
+    when you run this. SIGTERM (or Ctrl-C) stops it between two messages, then it exits 0.
     """
     from gatehouse.mail.backends import make_backend
     from gatehouse.mail.worker import MailWorker
+    from gatehouse.ops.housekeeping import Housekeeper
 
     settings = load_settings()
 
@@ -40,11 +43,14 @@ def worker(
             loop = asyncio.get_running_loop()
             for stop_signal in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(stop_signal, stop.set)
+            housekeeper = Housekeeper(sessionmaker=database.sessionmaker, settings=settings)
             if once:
                 while not stop.is_set() and await mail_worker.run_once(stop):
                     pass
+                if not stop.is_set():
+                    await housekeeper.run_once(stop=stop)
                 return
-            await mail_worker.run_forever(stop)
+            await asyncio.gather(mail_worker.run_forever(stop), housekeeper.run_forever(stop))
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(deliver())

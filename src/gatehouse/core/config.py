@@ -109,6 +109,14 @@ class Settings(BaseSettings):
     # Forgot-password answers no sooner than this, so known and unknown emails take as long.
     FORGOT_PASSWORD_MIN_SECONDS: float = Field(default=0.25, ge=0, le=10)
 
+    # --- retention and housekeeping (days kept; 0 = keep forever)
+    RETENTION_SESSIONS_DAYS: int = Field(default=30, ge=0, le=36500)  # after end or expiry
+    RETENTION_TOKENS_DAYS: int = Field(default=7, ge=0, le=36500)  # after expiry
+    RETENTION_MAIL_DAYS: int = Field(default=14, ge=0, le=36500)  # after delivery
+    RETENTION_AUDIT_DAYS: int = Field(default=365, ge=0, le=36500)  # after the event
+    HOUSEKEEPING_INTERVAL_SECONDS: float = Field(default=3600.0, ge=1, le=7 * 24 * 3600)
+    HOUSEKEEPING_BATCH_SIZE: int = Field(default=1000, ge=1, le=100_000)  # rows per DELETE
+
     # --- bootstrap
     FIRST_ADMIN_EMAIL: str | None = None
     FIRST_ADMIN_PASSWORD: SecretStr | None = None

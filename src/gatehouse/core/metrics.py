@@ -44,6 +44,34 @@ class Metrics:
             ["state"],
             registry=self.registry,
         )
+        self.table_rows = Gauge(
+            "gatehouse_table_rows",
+            "Rows of each table retention looks after, as the last housekeeping pass counted.",
+            ["table"],
+            registry=self.registry,
+        )
+        self.table_oldest_age = Gauge(
+            "gatehouse_table_oldest_row_age_seconds",
+            "Age of the oldest row of each such table (as of the last housekeeping pass's "
+            "count, aged to now).",
+            ["table"],
+            registry=self.registry,
+        )
+        self.housekeeping_last_run = Gauge(
+            "gatehouse_housekeeping_last_run_timestamp_seconds",
+            "When the last housekeeping pass ran (Unix time; 0 before the first).",
+            registry=self.registry,
+        )
+        self.mail_queue_depth = Gauge(
+            "gatehouse_mail_queue_depth",
+            "Outbox messages waiting to be sent (not sent, not failed for good).",
+            registry=self.registry,
+        )
+        self.mail_oldest_pending_age = Gauge(
+            "gatehouse_mail_oldest_pending_age_seconds",
+            "Age of the oldest message waiting to be sent (0 when none waits).",
+            registry=self.registry,
+        )
         self.db_pool_in_use = Gauge(
             "gatehouse_db_pool_connections_in_use",
             "Database connections checked out of this process's pool.",

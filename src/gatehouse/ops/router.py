@@ -14,12 +14,15 @@ from sqlalchemy import text
 
 from gatehouse.audit import service as audit_service
 from gatehouse.core.config import Settings
+from gatehouse.core.db import utcnow
 from gatehouse.core.errors import NotFound, ServiceUnavailable
 from gatehouse.core.metrics import Metrics
 from gatehouse.core.middleware import parse_networks
 from gatehouse.core.network import in_networks, is_loopback_host
 from gatehouse.core.openapi import error_responses
+from gatehouse.mail import retention as mail_retention
 from gatehouse.mail import service as mail_service
+from gatehouse.ops import housekeeping
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["ops"])
@@ -114,7 +117,8 @@ def may_read_metrics(request: Request, settings: Settings) -> bool:
 @router.get("/metrics", response_class=PlainTextResponse, responses=error_responses(NotFound))
 async def metrics(request: Request) -> PlainTextResponse:
     """Prometheus text: requests and latency by route, login outcomes, refresh reuse,
-    rate-limit refusals, the outbox and the database pool.
+    rate-limit refusals, the outbox and its queue, the tables retention looks after (rows
+    and oldest row, as the last housekeeping pass counted) and the database pool.
 
     Only for loopback and TRUSTED_PROXIES clients unless METRICS_PUBLIC; anyone else gets
     the same 404 as an unknown path, so the endpoint is not advertised.
@@ -126,6 +130,19 @@ async def metrics(request: Request) -> PlainTextResponse:
     async with state.sessionmaker() as db:
         outbox = await mail_service.status(db)
         events = await audit_service.count_by_kind(db, OBSERVED_EVENTS)
+        queue = await mail_retention.queue_stats(db)
+        last_pass = await housekeeping.last_pass(db)
+    now = utcnow()
+    registry.mail_queue_depth.set(queue.depth)
+    registry.mail_oldest_pending_age.set(
+        (now - queue.oldest).total_seconds() if queue.oldest else 0
+    )
+    if last_pass is not None:
+        registry.housekeeping_last_run.set(last_pass.ran_at.timestamp())
+        for table, stats in last_pass.tables.items():
+            registry.table_rows.labels(table).set(stats.rows)
+            age = (now - stats.oldest).total_seconds() if stats.oldest else 0
+            registry.table_oldest_age.labels(table).set(age)
     for name in ("pending", "sent", "failed"):
         registry.outbox.labels(name).set(getattr(outbox, name))
     for kind, count in events.items():

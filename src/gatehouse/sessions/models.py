@@ -34,5 +34,5 @@ class AuthSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(512))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime] = mapped_column(index=True)  # retention's range scans
+    revoked_at: Mapped[datetime | None] = mapped_column(index=True)

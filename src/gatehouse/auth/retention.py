@@ -1,0 +1,51 @@
+"""Retention of tokens: refresh tokens, one-time (reset, verification) tokens and second
+factor challenges go RETENTION_TOKENS_DAYS after they expired.
+
+Counted from expiry, used or not: a used token expires too, and a used refresh token must
+stay until then, since presenting it again is how reuse is detected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gatehouse.auth.models import MfaChallenge, OneTimeToken, RefreshToken
+from gatehouse.core.retention import BatchCallback, PurgeRule, TableStats, purge, table_stats
+
+RULES = (
+    PurgeRule(RefreshToken, RefreshToken.expires_at),
+    PurgeRule(OneTimeToken, OneTimeToken.expires_at),
+    PurgeRule(MfaChallenge, MfaChallenge.expires_at),
+)
+
+
+async def purge_tokens(
+    db: AsyncSession,
+    *,
+    before: datetime,
+    batch_size: int,
+    dry_run: bool = False,
+    on_batch: BatchCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> int:
+    """Delete tokens and challenges that expired before `before`, in batches."""
+    return await purge(
+        db,
+        RULES,
+        before=before,
+        batch_size=batch_size,
+        dry_run=dry_run,
+        on_batch=on_batch,
+        should_stop=should_stop,
+    )
+
+
+async def token_stats(db: AsyncSession) -> dict[str, TableStats]:
+    return {
+        "refresh_tokens": await table_stats(db, RefreshToken, RefreshToken.created_at),
+        "one_time_tokens": await table_stats(db, OneTimeToken, OneTimeToken.created_at),
+        "mfa_challenges": await table_stats(db, MfaChallenge, MfaChallenge.created_at),
+    }
