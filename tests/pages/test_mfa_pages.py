@@ -297,3 +297,42 @@ async def test_wrong_codes_feed_the_login_throttle_shown_on_the_form(
         turn_on_throttled = await post(client, "/account/mfa/setup", {"password": PASSWORD})
         assert turn_on_throttled.status_code == 429
         assert "Too many attempts" in turn_on_throttled.text
+
+
+async def test_turning_off_waits_out_the_login_throttle_shown_on_the_form(
+    app_factory: Callable[..., FastAPI], clock: ManualClock
+) -> None:
+    app = app_factory(
+        {"clock": clock, "throttle_policy": ThrottlePolicy(free_failures=1)},
+        RATE_LIMIT_ENABLED=True,
+    )
+    async with running(app) as client:
+        await sign_up(client, unique_email("mfa-page"), PASSWORD)
+        secret, codes = await enrol(client, clock)
+        action = "/account/mfa/disable"
+        wrong = await post(
+            client, action, {"password": PASSWORD, "code": wrong_code(secret, clock)}
+        )
+        assert wrong.status_code == 401
+        waiting = await post(client, action, {"password": PASSWORD, "code": codes[0]})
+        assert waiting.status_code == 429
+        assert "Too many attempts. Try again in" in read_page(waiting.text).errors[0]
+        assert 'action="/account/mfa/disable"' in waiting.text
+
+
+async def test_a_setup_sealed_under_another_key_asks_to_start_again(
+    app_factory: Callable[..., FastAPI], clock: ManualClock
+) -> None:
+    async with running(app_factory({"clock": clock})) as before:
+        await sign_up(before, unique_email("mfa-page"), PASSWORD)
+        setup = await post(before, "/account/mfa/setup", {"password": PASSWORD})
+        secret = secret_of(setup)
+        cookies = before.cookies
+    # The same database, now with an MFA_ENCRYPTION_KEY: the pending secret does not open.
+    rekeyed = app_factory({"clock": clock}, MFA_ENCRYPTION_KEY="a-new-mfa-key-0123456789abcdefghij")
+    async with running(rekeyed) as after:
+        after.cookies = cookies
+        response = await post(after, "/account/mfa/confirm", {"code": code_at(secret, clock)})
+        assert response.status_code == 409
+        assert "Start again with your password." in response.text
+        assert secret not in response.text

@@ -177,7 +177,11 @@ async def _password_and_code(
 
 
 async def _refused(
-    request: Request, db: AsyncSession, principal: Principal, name: str, exc: Exception
+    request: Request,
+    db: AsyncSession,
+    principal: Principal,
+    name: str,
+    exc: InvalidPassword | InvalidMfaCode | MfaNotEnabled | RateLimited,
 ) -> Response:
     """The account page with the error of a turn-off or new-codes form."""
     if isinstance(exc, InvalidPassword):
@@ -189,9 +193,7 @@ async def _refused(
     if isinstance(exc, MfaNotEnabled):
         # The section shows the setup form now: the error goes there.
         return await _again(request, db, principal, "mfa_setup", 409, Form(error=NOT_ON))
-    if isinstance(exc, RateLimited):
-        return await _again(request, db, principal, name, 429, Form(error=retry_text(exc)))
-    raise exc
+    return await _again(request, db, principal, name, 429, Form(error=retry_text(exc)))
 
 
 _REFUSALS = (InvalidPassword, InvalidMfaCode, MfaNotEnabled, RateLimited)
