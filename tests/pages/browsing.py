@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
@@ -73,3 +74,24 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def enrol_totp(base_url: str, email: str) -> str:
+    """Turn TOTP on for a registered account through the API; its secret. The code used
+    to confirm is the current one: sign in with the next step's (`totp.at(now + 30)`)."""
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        setup = client.post(
+            "/api/v1/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=headers
+        )
+        assert setup.status_code == 200, setup.text
+        secret: str = setup.json()["secret"]
+        confirm = client.post(
+            "/api/v1/auth/mfa/totp/confirm",
+            json={"code": pyotp.TOTP(secret).now()},
+            headers=headers,
+        )
+        assert confirm.status_code == 200, confirm.text
+        return secret

@@ -7,21 +7,32 @@ One server serves every check. A new page is one more line in PAGES (or FORMS_WI
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.helpers import PASSWORD
-from tests.pages.browsing import chromium, needs_chromium, new_page, register, serve, sign_in
+from tests.pages.browsing import (
+    chromium,
+    enrol_totp,
+    needs_chromium,
+    new_page,
+    register,
+    serve,
+    sign_in,
+)
 
-Who = Literal["visitor", "user", "admin"]
+Who = Literal["visitor", "user", "admin", "mfa"]  # mfa: a user with TOTP on
 ADMIN_EMAIL = "a11y-admin@example.com"
 USER_EMAIL = "a11y-user@example.com"
+MFA_EMAIL = "a11y-mfa@example.com"
 BLOCKING = ("serious", "critical")
 NARROW = 360
 WIDE = 1280
@@ -43,6 +54,7 @@ PAGES: list[tuple[Who, str]] = [
     ("admin", "/"),
     ("admin", "/account"),
     ("admin", "/admin/users"),
+    ("mfa", "/account"),  # the second factor on: "Turn off", "New recovery codes"
 ]
 
 
@@ -54,8 +66,9 @@ class FormWithErrors:
     path: str
     button: str
     shows: str  # a piece of the error the page then shows
-    fill: dict[str, str] = field(default_factory=dict)
+    fill: dict[str, str] = field(default_factory=dict)  # by label, or by "#id"
     forget_cookies: bool = False  # sent without the form's cookie: the CSRF refusal page
+    then: str | None = None  # a button of the page the form answered, pressed next
 
 
 FORMS_WITH_ERRORS = [
@@ -85,6 +98,26 @@ FORMS_WITH_ERRORS = [
     FormWithErrors("user", "/account", "Delete account", "Enter your password."),
     # The only admin may not deactivate themself: the refusal shows beside their row.
     FormWithErrors("admin", f"/admin/users?q={ADMIN_EMAIL}", "Deactivate", "last active admin"),
+    FormWithErrors(
+        "user", "/account", "Set up", "The password is incorrect.", {"#mfa-setup-password": "x"}
+    ),
+    FormWithErrors(
+        "user",
+        "/account",
+        "Set up",
+        "Enter the code",
+        {"#mfa-setup-password": PASSWORD},
+        then="Turn on",
+    ),
+    FormWithErrors("mfa", "/account", "Turn off", "Enter your password."),
+    FormWithErrors(
+        "visitor",
+        "/login",
+        "Sign in",
+        "Enter the code",
+        {"Email": MFA_EMAIL, "Password": PASSWORD},
+        then="Verify",
+    ),
     FormWithErrors("visitor", "/forgot-password", "Send reset link", "(CSRF)", forget_cookies=True),
 ]
 
@@ -95,13 +128,20 @@ pytestmark = [needs_chromium, pytest.mark.timeout(300)]
 class Site:
     base_url: str
     browser: Browser
+    mfa_secret: str
     pages: dict[Who, Page] = field(default_factory=dict)
 
     def page(self, who: Who) -> Page:
         """One browser page for each kind of visitor, signed in as them."""
         if who not in self.pages:
             page = new_page(self.browser, self.base_url, javascript=True, width=WIDE)
-            if who != "visitor":
+            if who == "mfa":
+                sign_in(page, MFA_EMAIL)
+                code = pyotp.TOTP(self.mfa_secret).at(time.time() + 30)  # the next step's
+                page.get_by_label("Code", exact=True).fill(code)
+                page.get_by_role("button", name="Verify").click()
+                page.wait_for_url("**/tasks")
+            elif who != "visitor":
                 sign_in(page, ADMIN_EMAIL if who == "admin" else USER_EMAIL)
                 page.wait_for_url("**/tasks")
             self.pages[who] = page
@@ -120,7 +160,8 @@ def site(browser: Browser, start_server: Callable[..., str], tmp_path: Path) -> 
         start_server, tmp_path, FIRST_ADMIN_EMAIL=ADMIN_EMAIL, FIRST_ADMIN_PASSWORD=PASSWORD
     )
     register(base_url, USER_EMAIL, full_name="Grace Hopper")
-    return Site(base_url, browser)
+    register(base_url, MFA_EMAIL)
+    return Site(base_url, browser, enrol_totp(base_url, MFA_EMAIL))
 
 
 def blocking_violations(page: Page) -> list[str]:
@@ -174,11 +215,19 @@ def test_pages_with_form_errors_pass_axe_and_fit_a_narrow_window(site: Site) -> 
         page = site.page(form.who)
         page.goto(form.path)
         for label, value in form.fill.items():
-            page.get_by_label(label, exact=True).first.fill(value)
+            found = (
+                page.locator(label)
+                if label.startswith("#")
+                else page.get_by_label(label, exact=True)
+            )
+            found.first.fill(value)
         if form.forget_cookies:
             page.context.clear_cookies()
         page.get_by_role("button", name=form.button, exact=True).first.click()
         page.wait_for_load_state()
+        if form.then:
+            page.get_by_role("button", name=form.then, exact=True).click()
+            page.wait_for_load_state()
         expect(page.locator("p.error", has_text=form.shows).first).to_be_visible()
         check(page, f"{form.who} {form.path} after {form.button!r}", problems)
     assert problems == {}

@@ -338,3 +338,19 @@ async def verify_browser_login(
     cookie = await auth_service.open_browser_session(db, kit=kit, user=user, origin=origin)
     await db.commit()
     return user, cookie, kit.devices.renew(device_token, user.id)
+
+
+async def pending_totp(db: AsyncSession, *, kit: AuthKit, user: User) -> TotpEnrolment | None:
+    """The TOTP setup that waits for its first code (its secret and otpauth URI, to show
+    again beside a wrong code), or None when there is none or it is already on."""
+    credential = await second_factor.totp_of(db, user_id=user.id)
+    if credential is None or credential.confirmed_at is not None:
+        return None
+    secret = second_factor.secret_box(kit.settings).open(
+        credential.secret_encrypted, user_id=user.id
+    )
+    if secret is None:
+        return None
+    return TotpEnrolment(
+        secret=secret, otpauth_uri=second_factor.provisioning_uri(secret, email=user.email)
+    )

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.auth import mfa, passwords, recovery, verification
+from gatehouse.auth import mfa, passwords, recovery, second_factor, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import PasswordConfirmation, verify_rate_limit
 from gatehouse.auth.exceptions import (
@@ -426,9 +426,11 @@ async def _account(
         section="account",
         sessions=sessions,
         current_session=principal.session.id,
+        second_factor_on=await second_factor.has_second_factor(db, user_id=principal.user.id),
         forms={
             "name": Form({"full_name": principal.user.full_name or ""}),
             **{name: Form() for name in ACCOUNT_FORMS if name != "name"},
+            **{name: Form() for name in SECOND_FACTOR_FORMS},
             **(forms or {}),
         },
         notice=notice_of(request),
@@ -436,6 +438,7 @@ async def _account(
 
 
 ACCOUNT_FORMS = ("name", "email", "password", "sessions", "verify", "delete")
+SECOND_FACTOR_FORMS = ("mfa_setup", "mfa_disable", "mfa_codes")  # web/mfa_pages.py
 
 
 @router.get("/account")

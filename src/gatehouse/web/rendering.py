@@ -54,6 +54,7 @@ NOTICES = {
     "verification-sent": "If your email is not confirmed yet, a link is on its way.",
     "account-deleted": "Your account is deleted.",
     "signed-out-everywhere": "You are signed out everywhere.",
+    "mfa-off": "The second factor is off. Signing in takes only your password again.",
     "task-added": "The task is added.",
     "task-saved": "The task is saved.",
     "task-done": "The task is done.",

@@ -16,6 +16,7 @@ from gatehouse_client.errors import (
     GatehouseConnectionError,
     GatehouseError,
     GatehouseTimeout,
+    MfaRequired,
     TokenRejected,
     TransportError,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "GatehouseConnectionError",
     "GatehouseError",
     "GatehouseTimeout",
+    "MfaRequired",
     "RetryPolicy",
     "TokenRejected",
     "TransportError",

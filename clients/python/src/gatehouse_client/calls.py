@@ -118,6 +118,35 @@ def verify(token: str) -> Call[models.User]:
     return Call("POST", "/api/v1/auth/verify", USER, json={"token": token}, authenticated=False)
 
 
+# --- second factor
+MFA = "/api/v1/auth/mfa"
+RECOVERY_CODES = _adapter(models.RecoveryCodes)
+
+
+def verify_mfa(mfa_token: str, code: str) -> Call[models.TokenPair]:
+    body = {"mfa_token": mfa_token, "code": code}
+    return Call("POST", f"{MFA}/verify", TOKENS, json=body, authenticated=False)
+
+
+def setup_totp(password: str) -> Call[models.TotpSetup]:
+    return Call(
+        "POST", f"{MFA}/totp/setup", _adapter(models.TotpSetup), json={"password": password}
+    )
+
+
+def confirm_totp(code: str) -> Call[models.RecoveryCodes]:
+    return Call("POST", f"{MFA}/totp/confirm", RECOVERY_CODES, json={"code": code})
+
+
+def disable_totp(password: str, code: str) -> Call[None]:
+    return Call("DELETE", f"{MFA}/totp", None, json={"password": password, "code": code})
+
+
+def regenerate_recovery_codes(password: str, code: str) -> Call[models.RecoveryCodes]:
+    body = {"password": password, "code": code}
+    return Call("POST", f"{MFA}/recovery-codes", RECOVERY_CODES, json=body)
+
+
 # --- users
 def me() -> Call[models.User]:
     return Call("GET", "/api/v1/users/me", USER)

@@ -4,7 +4,8 @@ Both retry transport errors and 429/500/502/503/504 (`RetryPolicy.statuses`) wit
 exponential backoff and jitter (honouring `Retry-After`), for idempotent methods only
 unless the caller opts in, then raise `ApiError`, `GatehouseConnectionError` or
 `GatehouseTimeout`; both hold the token pair after `login` and refresh it once,
-transparently, on TOKEN_EXPIRED; both keep the device token a login hands out and send it
+transparently, on TOKEN_EXPIRED; for an account with a second factor `login` raises
+`MfaRequired` and `verify_mfa(code)` finishes it with the token it carried; both keep the device token a login hands out and send it
 back (`X-Device-Token`), so the owner's own client keeps its login allowance under brute
 force; both log each request and response (method, path, status, time, request id: never
 a header or a body, so never a secret).
@@ -24,7 +25,7 @@ import httpx
 
 from gatehouse_client import calls, models
 from gatehouse_client.calls import Call
-from gatehouse_client.errors import ApiError, retry_after_seconds, transport_error
+from gatehouse_client.errors import ApiError, MfaRequired, retry_after_seconds, transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class _ClientState:
         self.tokens: models.TokenPair | None = None
         self.access_token = access_token
         self.device_token = device_token
+        self.mfa_token: str | None = None  # of the last login that answered MFA_REQUIRED
 
     def headers(self, call: Call[Any]) -> dict[str, str]:
         headers = {DEVICE_HEADER: self.device_token} if self.device_token else {}
@@ -81,6 +83,12 @@ class _ClientState:
     def keep(self, tokens: models.TokenPair) -> None:
         self.tokens = tokens
         self.access_token = tokens.access_token
+
+    def mfa_token_for(self, given: str | None) -> str:
+        token = given or self.mfa_token
+        if not token:
+            raise ApiError(401, "INVALID_TOKEN", "no mfa_token: log in first")
+        return token
 
     def forget(self) -> None:
         self.tokens = None
@@ -248,8 +256,21 @@ class Client:
         return self.request("DELETE", path, **kwargs)
 
     def login(self, email: str, password: str) -> models.TokenPair:
-        """Log in and keep the token pair for the calls that follow."""
-        tokens = self.run(calls.login(email, password))
+        """Log in and keep the token pair for the calls that follow. For an account with a
+        second factor, raises `MfaRequired` (its `mfa_token` is kept for `verify_mfa`)."""
+        try:
+            tokens = self.run(calls.login(email, password))
+        except MfaRequired as exc:
+            self._state.mfa_token = exc.mfa_token
+            raise
+        self._state.keep(tokens)
+        return tokens
+
+    def verify_mfa(self, code: str, mfa_token: str | None = None) -> models.TokenPair:
+        """Finish a login that raised `MfaRequired` with a TOTP or recovery code (the last
+        login's `mfa_token` unless one is given); keeps the token pair as `login` does."""
+        tokens = self.run(calls.verify_mfa(self._state.mfa_token_for(mfa_token), code))
+        self._state.mfa_token = None
         self._state.keep(tokens)
         return tokens
 
@@ -280,6 +301,10 @@ class Client:
     me = _sync(calls.me)
     update_me = _sync(calls.update_me)
     delete_me = _sync(calls.delete_me)
+    setup_totp = _sync(calls.setup_totp)
+    confirm_totp = _sync(calls.confirm_totp)
+    disable_totp = _sync(calls.disable_totp)
+    regenerate_recovery_codes = _sync(calls.regenerate_recovery_codes)
     list_users = _sync(calls.list_users)
     create_user = _sync(calls.create_user)
     get_user = _sync(calls.get_user)
@@ -384,7 +409,17 @@ class AsyncClient:
         return await self.request("DELETE", path, **kwargs)
 
     async def login(self, email: str, password: str) -> models.TokenPair:
-        tokens = await self.run(calls.login(email, password))
+        try:
+            tokens = await self.run(calls.login(email, password))
+        except MfaRequired as exc:
+            self._state.mfa_token = exc.mfa_token
+            raise
+        self._state.keep(tokens)
+        return tokens
+
+    async def verify_mfa(self, code: str, mfa_token: str | None = None) -> models.TokenPair:
+        tokens = await self.run(calls.verify_mfa(self._state.mfa_token_for(mfa_token), code))
+        self._state.mfa_token = None
         self._state.keep(tokens)
         return tokens
 
@@ -413,6 +448,10 @@ class AsyncClient:
     me = _async(calls.me)
     update_me = _async(calls.update_me)
     delete_me = _async(calls.delete_me)
+    setup_totp = _async(calls.setup_totp)
+    confirm_totp = _async(calls.confirm_totp)
+    disable_totp = _async(calls.disable_totp)
+    regenerate_recovery_codes = _async(calls.regenerate_recovery_codes)
     list_users = _async(calls.list_users)
     create_user = _async(calls.create_user)
     get_user = _async(calls.get_user)

@@ -4,6 +4,8 @@
 - `TransportError`: no answer came: `GatehouseConnectionError` (also a `ConnectionError`)
   when the connection failed or broke, `GatehouseTimeout` (also a `TimeoutError`) when
   it took too long. The httpx exception is kept as `__cause__`.
+  `MfaRequired` is the `ApiError` of a right password for an account with a second
+  factor (401 MFA_REQUIRED): it carries the `mfa_token` and the `methods` it accepts.
 - `TokenRejected` (raised by the verifier): an access token that must not be accepted.
 """
 
@@ -49,7 +51,8 @@ class ApiError(GatehouseError):
             request_id = error.get("request_id") or request_id
         except (ValueError, KeyError, TypeError):
             code, message, details = f"HTTP_{response.status_code}", response.text[:200], {}
-        return cls(
+        kind = MfaRequired if code == MfaRequired.CODE else cls
+        return kind(
             response.status_code,
             code,
             message,
@@ -57,6 +60,23 @@ class ApiError(GatehouseError):
             details=details,
             retry_after=retry_after_seconds(response),
         )
+
+
+class MfaRequired(ApiError):
+    """The password was right, and the account has a second factor: finish the login with
+    `client.verify_mfa(code)` (a TOTP or recovery code) within 5 minutes. `mfa_token`
+    works once; `methods` are the kinds of code it accepts."""
+
+    CODE = "MFA_REQUIRED"
+
+    @property
+    def mfa_token(self) -> str:
+        return str(self.details.get("mfa_token", ""))
+
+    @property
+    def methods(self) -> list[str]:
+        methods = self.details.get("methods")
+        return [str(method) for method in methods] if isinstance(methods, list) else []
 
 
 class TransportError(GatehouseError):

@@ -21,6 +21,19 @@ class TokenPair(_Model):
     expires_in: int
 
 
+class TotpSetup(_Model):
+    """A TOTP setup waiting for its first code: the key, and the URI to show as a QR code."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodes(_Model):
+    """Single-use codes that stand in for a TOTP code; the server shows them only once."""
+
+    recovery_codes: list[str]
+
+
 class User(_Model):
     id: str
     email: str
