@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from sqlalchemy import (
     event,
     update,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -148,10 +149,15 @@ def make_engine(settings: Settings) -> AsyncEngine:
     never its values, which are emails, hashes, tokens' digests and whatever a user typed.
     """
     if settings.is_sqlite:
+        # A file database gets the configured pool; an in-memory one keeps its single one.
+        pool: dict[str, Any] = {}
+        if make_url(settings.DATABASE_URL).database not in (None, "", ":memory:"):
+            pool = {"pool_size": settings.DB_POOL_SIZE, "max_overflow": settings.DB_MAX_OVERFLOW}
         engine = create_async_engine(
             settings.DATABASE_URL,
             hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pool,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -168,11 +174,25 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def make_db_gate(settings: Settings) -> asyncio.Semaphore:
+    """The first-come, first-served queue of requests for a database session.
+
+    SQLAlchemy's async pool lets a newcomer take a connection that was just returned while
+    earlier requests are still waiting for one, and a waiter that loses goes to the back of
+    the queue: under load a few requests waited seconds while the rest passed (bench/).
+    asyncio's Semaphore hands its slots out in arrival order, and with one slot per pooled
+    connection a request that holds one never waits in the pool (the overflow stays for
+    the work outside requests: the mail worker, the chat's tools)."""
+    return asyncio.Semaphore(settings.DB_POOL_SIZE)
+
+
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One database session per request. Use cases commit; the teardown only closes (and so
-    rolls back whatever was not committed)."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as db:
+    """One database session per request, taken in arrival order (`make_db_gate`). Use
+    cases commit; the teardown only closes (and so rolls back whatever was not committed)."""
+    state = request.app.state
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    gate: asyncio.Semaphore = state.db_gate
+    async with gate, sessionmaker() as db:
         yield db
 
 
