@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 from starlette.requests import Request
 
+from gatehouse.core import db as core_db
 from gatehouse.core.db import get_db, make_engine
 from tests.conftest import make_settings
 from tests.helpers import running
@@ -55,3 +57,30 @@ def test_a_sqlite_file_gets_the_configured_pool(database_url: str) -> None:
     assert (pool.size(), pool._max_overflow) == (7, 3)
     memory = make_engine(make_settings("sqlite+aiosqlite:///:memory:"))
     assert not isinstance(memory.sync_engine.pool, QueuePool)
+
+
+async def test_a_connection_that_died_while_idle_is_replaced_before_use(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL: a server that ends a connection")
+    monkeypatch.setattr(core_db, "POOL_PING_IDLE_SECONDS", 0.0)  # every checkout counts as idle
+    settings = make_settings(database_url, DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0)
+    engine = make_engine(settings)
+    admin = make_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            dead = await connection.scalar(text("SELECT pg_backend_pid()"))
+        async with admin.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dead})
+            gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            for _ in range(500):  # until the backend has exited
+                if not await connection.scalar(gone, {"pid": dead}):
+                    break
+                await asyncio.sleep(0.01)
+        async with engine.connect() as connection:
+            alive = await connection.scalar(text("SELECT pg_backend_pid()"))
+        assert alive != dead
+    finally:
+        await engine.dispose()
+        await admin.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -43,6 +45,9 @@ NAMING_CONVENTION = {
 }
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A pooled connection unused for this long is pinged before it is handed out (see
+# `_install_idle_ping`); a busy one is not.
+POOL_PING_IDLE_SECONDS = 10.0
 
 
 def utcnow() -> datetime:
@@ -142,6 +147,34 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection before handing it out only when it sat idle for
+    `idle_seconds`: the database may have restarted (or a firewall dropped the connection)
+    in a quiet spell, and such a connection is replaced before a request gets it.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout, which on PostgreSQL is a
+    transaction of its own (three round trips) in front of every request's first query.
+    A connection that dies while busy is caught by the dialect's disconnect detection,
+    which discards it and every older connection of the pool."""
+    dialect = engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError("a pooled connection was found dead") from exc
+
+    event.listen(engine.sync_engine, "checkin", checked_in)
+    event.listen(engine.sync_engine, "checkout", checked_out)
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     """Build the engine for the configured database (SQLite in WAL mode, or PostgreSQL).
 
@@ -161,13 +194,14 @@ def make_engine(settings: Settings) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.DATABASE_URL,
         hide_parameters=True,
-        pool_pre_ping=True,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
     )
+    _install_idle_ping(engine, POOL_PING_IDLE_SECONDS)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
