@@ -1,51 +1,44 @@
-"""The database plumbing of the request path: sessions taken in arrival order, the pool
-settings, and a connection that died while idle replaced before a request gets it."""
+"""The database plumbing of the request path: connections handed out in arrival order, the
+pool settings, and a connection that died while idle replaced before a request gets it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
-from starlette.requests import Request
 
 from gatehouse.core import db as core_db
-from gatehouse.core.db import get_db, make_engine
+from gatehouse.core.db import FairAsyncQueuePool, make_engine
 from tests.conftest import make_settings
-from tests.helpers import running
 
 
-def _request(app: FastAPI) -> Request:
-    return Request({"type": "http", "app": app, "headers": []})
+async def test_connections_are_handed_out_in_arrival_order(database_url: str) -> None:
+    """A caller that comes last waits behind those already waiting, even when it asks at
+    the moment a connection comes back (SQLAlchemy's own queue would give it that one)."""
+    engine = make_engine(make_settings(database_url, DB_POOL_SIZE=1, DB_MAX_OVERFLOW=0))
+    assert isinstance(engine.sync_engine.pool, FairAsyncQueuePool)
+    served: list[str] = []
+    try:
+        holder = await engine.connect()
 
-
-async def test_requests_get_their_database_session_in_arrival_order(
-    app_factory: Callable[..., FastAPI],
-) -> None:
-    app = app_factory(DB_POOL_SIZE=1)
-    async with running(app):
-        first = get_db(_request(app))
-        await anext(first)  # holds the only slot
-        entered: list[int] = []
-
-        async def take(number: int) -> None:
-            session = get_db(_request(app))
-            await anext(session)
-            entered.append(number)
-            await session.aclose()
+        async def take(name: str) -> None:
+            async with engine.connect():
+                served.append(name)
+                await asyncio.sleep(0.01)
 
         waiting = []
-        for number in range(3):
-            waiting.append(asyncio.create_task(take(number)))
-            await asyncio.sleep(0)  # each arrives before the next
-        await asyncio.sleep(0.05)
-        assert entered == []  # nobody passes the request that holds the slot
-        await first.aclose()
+        for name in ("first", "second"):
+            waiting.append(asyncio.create_task(take(name)))
+            await asyncio.sleep(0.05)  # each is waiting before the next arrives
+        assert served == []
+        await holder.close()
+        await take("latecomer")  # asks right as the connection comes back
         await asyncio.gather(*waiting)
-        assert entered == [0, 1, 2]
+    finally:
+        await engine.dispose()
+    assert served == ["first", "second", "latecomer"]
 
 
 def test_a_sqlite_file_gets_the_configured_pool(database_url: str) -> None:

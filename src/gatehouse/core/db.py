@@ -32,7 +32,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.util import await_
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from gatehouse.core.config import Settings
 
@@ -147,6 +149,47 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+class _FairQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
+    """The pool's queue of idle connections, handed out first come, first served.
+
+    SQLAlchemy's async queue lets a newcomer take a connection that was just returned while
+    earlier callers still wait for one, and a waiter that loses goes to the back of the
+    line: under load a few requests waited seconds while the rest passed (bench/auth.py).
+    Here the waiters queue on a FIFO lock and only its holder waits for a connection; a
+    caller that would not wait takes none while others do (the pool opens an overflow
+    connection for it if it may)."""
+
+    _line: asyncio.Lock | None = None
+
+    def _waiting(self) -> asyncio.Lock:
+        if self._line is None:  # created in the running loop, like the queue itself
+            self._line = asyncio.Lock()
+        return self._line
+
+    def get_nowait(self) -> ConnectionPoolEntry:
+        if self._line is not None and self._line.locked():
+            raise Empty()
+        return super().get_nowait()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
+        if not block:
+            return self.get_nowait()
+        try:
+            return await_(asyncio.wait_for(self._take_turn(), timeout))
+        except TimeoutError as err:
+            raise Empty() from err
+
+    async def _take_turn(self) -> ConnectionPoolEntry:
+        async with self._waiting():
+            return await self._queue.get()
+
+
+class FairAsyncQueuePool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's async pool with connections handed out in arrival order (`_FairQueue`)."""
+
+    _queue_class = _FairQueue
+
+
 def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
     """Ping a pooled connection before handing it out only when it sat idle for
     `idle_seconds`: the database may have restarted (or a firewall dropped the connection)
@@ -185,7 +228,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
         # A file database gets the configured pool; an in-memory one keeps its single one.
         pool: dict[str, Any] = {}
         if make_url(settings.DATABASE_URL).database not in (None, "", ":memory:"):
-            pool = {"pool_size": settings.DB_POOL_SIZE, "max_overflow": settings.DB_MAX_OVERFLOW}
+            pool = {
+                "poolclass": FairAsyncQueuePool,
+                "pool_size": settings.DB_POOL_SIZE,
+                "max_overflow": settings.DB_MAX_OVERFLOW,
+            }
         engine = create_async_engine(
             settings.DATABASE_URL,
             hide_parameters=True,
@@ -197,6 +244,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         settings.DATABASE_URL,
         hide_parameters=True,
+        poolclass=FairAsyncQueuePool,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
     )
@@ -208,25 +256,11 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def make_db_gate(settings: Settings) -> asyncio.Semaphore:
-    """The first-come, first-served queue of requests for a database session.
-
-    SQLAlchemy's async pool lets a newcomer take a connection that was just returned while
-    earlier requests are still waiting for one, and a waiter that loses goes to the back of
-    the queue: under load a few requests waited seconds while the rest passed (bench/).
-    asyncio's Semaphore hands its slots out in arrival order, and with one slot per pooled
-    connection a request that holds one never waits in the pool (the overflow stays for
-    the work outside requests: the mail worker, the chat's tools)."""
-    return asyncio.Semaphore(settings.DB_POOL_SIZE)
-
-
 async def get_db(request: Request) -> AsyncIterator[AsyncSession]:
-    """One database session per request, taken in arrival order (`make_db_gate`). Use
-    cases commit; the teardown only closes (and so rolls back whatever was not committed)."""
-    state = request.app.state
-    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-    gate: asyncio.Semaphore = state.db_gate
-    async with gate, sessionmaker() as db:
+    """One database session per request. Use cases commit; the teardown only closes (and so
+    rolls back whatever was not committed)."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as db:
         yield db
 
 
