@@ -36,7 +36,7 @@ format: install-dev
 	$(VENV_BIN)/ruff format src tests migrations bench
 
 bench: install-dev
-	$(VENV_BIN)/python bench/auth.py
+	$(VENV_BIN)/python bench/auth.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*
