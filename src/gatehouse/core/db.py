@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -155,33 +156,39 @@ class _FairQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
     SQLAlchemy's async queue lets a newcomer take a connection that was just returned while
     earlier callers still wait for one, and a waiter that loses goes to the back of the
     line: under load a few requests waited seconds while the rest passed (bench/auth.py).
-    Here the waiters queue on a FIFO lock and only its holder waits for a connection; a
-    caller that would not wait takes none while others do (the pool opens an overflow
-    connection for it if it may)."""
+    Here a returned connection goes straight to the longest waiter, so while anyone waits
+    the queue is empty and a newcomer lines up behind them (or, when the pool may still
+    grow, opens a connection of its own)."""
 
-    _line: asyncio.Lock | None = None
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        self._waiters: deque[asyncio.Future[ConnectionPoolEntry]] = deque()
 
-    def _waiting(self) -> asyncio.Lock:
-        if self._line is None:  # created in the running loop, like the queue itself
-            self._line = asyncio.Lock()
-        return self._line
-
-    def get_nowait(self) -> ConnectionPoolEntry:
-        if self._line is not None and self._line.locked():
-            raise Empty()
-        return super().get_nowait()
+    def put_nowait(self, item: ConnectionPoolEntry) -> None:
+        """(The pool returns a connection with `put(item, block=False)`, which calls this.)"""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(item)
+                return
+        super().put_nowait(item)
 
     def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
-        if not block:
-            return self.get_nowait()
         try:
-            return await_(asyncio.wait_for(self._take_turn(), timeout))
-        except TimeoutError as err:
-            raise Empty() from err
-
-    async def _take_turn(self) -> ConnectionPoolEntry:
-        async with self._waiting():
-            return await self._queue.get()
+            return self.get_nowait()
+        except Empty:
+            if not block:
+                raise
+        waiter: asyncio.Future[ConnectionPoolEntry] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await_(asyncio.wait_for(waiter, timeout))
+        except BaseException as error:
+            if waiter.done() and not waiter.cancelled():
+                self.put_nowait(waiter.result())  # handed over as the wait ended: pass it on
+            if isinstance(error, TimeoutError):
+                raise Empty() from error
+            raise
 
 
 class FairAsyncQueuePool(AsyncAdaptedQueuePool):
