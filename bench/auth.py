@@ -183,7 +183,7 @@ def gatehouse(name: str, database_url: str, workdir: Path) -> Server:
         "from gatehouse.core.security import PasswordHasher\n"
         f"h=PasswordHasher.from_settings(Settings(_env_file=None,SECRET_KEY='{SECRET}'))\n"
         f"s=h.hash_sync('{PASSWORD}');t=[]\n"
-        "for _ in range(10):\n"
+        "for _ in range(30):\n"
         f" a=time.perf_counter();h.verify_and_update_sync('{PASSWORD}',s);t.append(time.perf_counter()-a)\n"
         "print(statistics.median(t))\n"
     )
