@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import QueuePool
 
 from gatehouse.core import db as core_db
@@ -77,3 +79,17 @@ async def test_a_connection_that_died_while_idle_is_replaced_before_use(
     finally:
         await engine.dispose()
         await admin.dispose()
+
+
+async def test_a_caller_that_waits_too_long_gets_the_pools_timeout(database_url: str) -> None:
+    engine = create_async_engine(
+        database_url, poolclass=FairAsyncQueuePool, pool_size=1, max_overflow=0, pool_timeout=0.2
+    )
+    try:
+        async with engine.connect():
+            with pytest.raises(sqlalchemy.exc.TimeoutError):
+                await engine.connect()
+        async with engine.connect() as connection:  # the pool still works: nothing was lost
+            assert await connection.scalar(text("SELECT 1")) == 1
+    finally:
+        await engine.dispose()
