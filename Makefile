@@ -41,7 +41,7 @@ format: install-dev
 	$(VENV_BIN)/ruff format src clients examples tests migrations bench scripts
 
 bench: install-dev
-	$(VENV_BIN)/python bench/auth.py
+	$(VENV_BIN)/python bench/auth.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*

@@ -1,24 +1,34 @@
-"""Auth throughput against a real server, beside the baselines measured in the same run.
+"""The authenticated request and login of Gatehouse beside a bare FastAPI endpoint and
+fastapi-users 15, measured in one run with wrk (issue 13's table).
 
-Starts `gatehouse serve` (uvicorn, one worker, SQLite, the default OWASP Argon2id
-parameters) on a free loopback port and prints:
+Each server runs alone, pinned to one core (`taskset`, SERVER_CORE), as one uvicorn worker
+with uvloop and httptools; wrk runs on the other core (LOAD_CORE), `-t2 -c64`. Servers:
 
-1. login requests/s beside the ceiling hashing allows (cores / seconds per verify,
-   measured here with the same parameters);
-2. authenticated `GET /api/v1/users/me` requests/s and p99 beside `GET /health`, a
-   bare endpoint of the same app;
-3. the `/users/me` p99 while 16 logins run at once (hashing must not stall the loop).
+- bare: FastAPI decoding an HS256 JWT only (bench/bare_app.py);
+- fastapi-users: its documented SQLAlchemy example (bench/peers/), SQLite, in a
+  virtualenv of its own built from bench/requirements-peers.txt under .bench/peers;
+- Gatehouse on SQLite (a fresh file) and on PostgreSQL (a database of its own, created on
+  --postgres-url's server and dropped after), rate limits off.
 
-The load comes from a small keep-alive HTTP/1.1 client in this process, on the same
-machine, so every figure is a floor. Usage: `python bench/auth.py [--seconds 5]`.
+Printed: GET current user req/s and p99, login req/s beside the hashing ceiling (cores
+given / seconds per verify, measured on the server's core in the same run, with the
+server's own parameters), the /users/me p99 while 16 logins run beside its idle p99, and
+the ratios of the targets. All servers are started first; each run then measures them in
+turn (so a change in the machine's load between runs touches every row alike), and each
+figure is the median of --runs runs.
+
+Usage: `python bench/auth.py [--seconds 10] [--runs 2] [--no-postgres] [--no-peers]`.
+Needs wrk (`apt-get install wrk`) and two cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -26,11 +36,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+PEERS_VENV = ROOT / ".bench" / "peers"
+SERVER_CORE, LOAD_CORE = "0", "1"
 PASSWORD = "bench password that is long enough"
 EMAIL = "bench@example.com"
+SECRET = "bench-secret-key-0123456789-0123456789"
+UVICORN = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
 
 
 def free_port() -> int:
@@ -39,216 +57,425 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def call(
+    port: int, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=body or None, method=method, headers=headers or {}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback http
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as error:
+        return int(error.code), bytes(error.read())
+
+
 @dataclass
-class Result:
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    elapsed: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+class Load:
+    rps: float
+    p99_ms: float
+    errors: int
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection; enough of the protocol for this bench."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def open(cls, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer)
-
-    async def request(self, raw: bytes) -> tuple[int, bytes]:
-        self.writer.write(raw)
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(head.split(b" ", 2)[1])
-        length = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                length = int(line.split(b":", 1)[1])
-        body = await self.reader.readexactly(length) if length else b""
-        return status, body
-
-    def close(self) -> None:
-        self.writer.close()
+_UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def http_request(
-    method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
-) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
-    lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+def wrk(
+    port: int,
+    path: str,
+    *,
+    connections: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+) -> Load:
+    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s"]
+    command += ["--latency", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    output = subprocess.run(
+        [*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    timeouts = re.search(r"timeout (\d+)", output)
+    return Load(
+        rps=rps,
+        p99_ms=float(p99.group(1)) * _UNIT_MS[p99.group(2)] if p99 else float("nan"),
+        errors=(int(errors.group(1)) if errors else 0)
+        + (int(timeouts.group(1)) if timeouts else 0),
+    )
 
 
-LOGIN = http_request(
-    "POST",
-    "/api/v1/auth/login",
-    json.dumps({"email": EMAIL, "password": PASSWORD}).encode(),
-    {"Content-Type": "application/json"},
-)
+def lua_post(workdir: Path, name: str, body: str, content_type: str) -> Path:
+    path = workdir / f"{name}.lua"
+    path.write_text(
+        f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+        f'wrk.headers["Content-Type"] = "{content_type}"\n'
+    )
+    return path
 
 
-async def load(
-    port: int, raw: bytes, *, concurrency: int, seconds: float, expect: int = 200
-) -> Result:
-    result = Result()
-    deadline = time.perf_counter() + seconds
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    me_path: str
+    login_path: str
+    login_script: Path
+    verify_command: list[str]  # prints the seconds one password verification takes
+    cwd: Path = ROOT
+    ready_path: str = "/docs"  # answers 200 once the server is up
+    extra: dict[str, float] = field(default_factory=dict)
 
-    async def worker() -> None:
-        connection = await Connection.open(port)
-        try:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                status, _ = await connection.request(raw)
-                if status == expect:
-                    result.latencies.append(time.perf_counter() - started)
-                else:
-                    result.errors += 1
-        finally:
-            connection.close()
 
+@contextmanager
+def serving(server: Server, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    result.elapsed = time.perf_counter() - started
-    return result
+    process = subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, *server.command, "--port", str(port)],  # noqa: S607
+        cwd=server.cwd,
+        env={**os.environ, **server.env},
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if call(port, "GET", server.ready_path)[0] == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{server.name} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.05)
+        server.extra["start_s"] = time.perf_counter() - started
+        rss = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{process.pid}/status").read_text())
+        server.extra["rss_mb"] = int(rss.group(1)) / 1024 if rss else float("nan")
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
-def seconds_per_verify(samples: int = 20) -> float:
-    from gatehouse.core.config import Settings
-    from gatehouse.core.security import PasswordHasher
-
-    settings = Settings(_env_file=None, SECRET_KEY="x" * 40)
-    hasher = PasswordHasher.from_settings(settings)
-    stored = hasher.hash_sync(PASSWORD)
-    timings = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        hasher.verify_and_update_sync(PASSWORD, stored)
-        timings.append(time.perf_counter() - started)
-    return statistics.median(timings)
-
-
-def start_server(workdir: Path, port: int, database_url: str | None) -> subprocess.Popen[bytes]:
+def gatehouse(name: str, database_url: str, workdir: Path) -> Server:
     env = {
-        **os.environ,
         "ENVIRONMENT": "development",
-        "DATABASE_URL": database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
-        "SECRET_KEY": "bench-secret-key-0123456789-0123456789",
-        # Measured here: hashing and the request path, not the login limits (5/minute).
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET,
         "RATE_LIMIT_ENABLED": "false",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gatehouse", "serve", "--port", str(port)],
+    subprocess.run(
+        [sys.executable, "-m", "gatehouse", "db", "upgrade"],
         cwd=workdir,
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+    )
+    verify = (
+        "import time,statistics\n"
+        "from gatehouse.core.config import Settings\n"
+        "from gatehouse.core.security import PasswordHasher\n"
+        f"h=PasswordHasher.from_settings(Settings(_env_file=None,SECRET_KEY='{SECRET}'))\n"
+        f"s=h.hash_sync('{PASSWORD}');t=[]\n"
+        "for _ in range(30):\n"
+        f" a=time.perf_counter();h.verify_and_update_sync('{PASSWORD}',s);t.append(time.perf_counter()-a)\n"
+        "print(statistics.median(t))\n"
+    )
+    return Server(
+        name=name,
+        command=[sys.executable, "-m", "gatehouse", "serve"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=(workdir / "server.log").open("wb"),
+        cwd=workdir,
+        ready_path="/health",
+        me_path="/api/v1/users/me",
+        login_path="/api/v1/auth/login",
+        login_script=lua_post(
+            workdir,
+            "login-" + re.sub(r"[^a-z]+", "-", name.lower()),
+            json.dumps({"email": EMAIL, "password": PASSWORD}),
+            "application/json",
+        ),
+        verify_command=[sys.executable, "-c", verify],
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise SystemExit((workdir / "server.log").read_text()) from None
-            time.sleep(0.2)
-    raise SystemExit("server did not start")
 
 
-async def prepare(port: int) -> str:
-    connection = await Connection.open(port)
-    register = http_request(
-        "POST",
-        "/api/v1/auth/register",
-        json.dumps({"email": EMAIL, "password": PASSWORD}).encode(),
-        {"Content-Type": "application/json"},
-    )
-    status, _ = await connection.request(register)
+def gatehouse_token(port: int) -> str:
+    body = json.dumps({"email": EMAIL, "password": PASSWORD}).encode()
+    headers = {"Content-Type": "application/json"}
+    status, _ = call(port, "POST", "/api/v1/auth/register", body, headers)
     assert status == 201, status
-    status, body = await connection.request(LOGIN)
+    status, answer = call(port, "POST", "/api/v1/auth/login", body, headers)
     assert status == 200, status
-    connection.close()
-    return str(json.loads(body)["access_token"])
+    return str(json.loads(answer)["access_token"])
 
 
-async def run(port: int, seconds: float) -> None:
-    cores = os.cpu_count() or 1
-    per_verify = seconds_per_verify()
-    ceiling = cores / per_verify
-    token = await prepare(port)
-    me = http_request("GET", "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"})
-    health = http_request("GET", "/health")
+def peer_token(port: int) -> str:
+    body = json.dumps({"email": EMAIL, "password": PASSWORD}).encode()
+    status, _ = call(port, "POST", "/auth/register", body, {"Content-Type": "application/json"})
+    assert status == 201, status
+    form = f"username={EMAIL}&password={PASSWORD.replace(' ', '+')}".encode()
+    status, answer = call(
+        port, "POST", "/auth/jwt/login", form, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 200, status
+    return str(json.loads(answer)["access_token"])
 
-    await load(port, health, concurrency=8, seconds=1)  # warm-up
-    await load(port, me, concurrency=8, seconds=1)
 
-    logins = await load(port, LOGIN, concurrency=2 * cores, seconds=seconds)
-    bare = await load(port, health, concurrency=16, seconds=seconds)
-    authed = await load(port, me, concurrency=16, seconds=seconds)
+def bare_token(_port: int) -> str:
+    import jwt
 
-    me_alone = await load(port, me, concurrency=4, seconds=seconds)
-    me_during, logins_during = await asyncio.gather(
-        load(port, me, concurrency=4, seconds=seconds),
-        load(port, LOGIN, concurrency=16, seconds=seconds),
+    return jwt.encode({"sub": "00000000-0000-4000-8000-000000000000"}, SECRET, algorithm="HS256")
+
+
+def ensure_peers_venv() -> Path:
+    python = PEERS_VENV / "bin" / "python"
+    if not python.exists():
+        print("building the fastapi-users virtualenv in .bench/peers ...", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "-r",
+                ROOT / "bench/requirements-peers.txt",
+            ],
+            check=True,
+        )
+    return python
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"gatehouse_bench_{os.getpid()}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Row:
+    me: list[Load] = field(default_factory=list)
+    login: list[Load] = field(default_factory=list)
+    ceiling: list[float] = field(default_factory=list)
+    me_idle: list[Load] = field(default_factory=list)
+    me_during: list[Load] = field(default_factory=list)
+    start_s: list[float] = field(default_factory=list)
+    rss_mb: list[float] = field(default_factory=list)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def seconds_per_verify(server: Server) -> float:
+    return float(
+        subprocess.run(
+            ["taskset", "-c", SERVER_CORE, *server.verify_command],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, **server.env},
+            cwd=server.cwd,
+        ).stdout.split()[-1]
     )
 
-    print(f"machine: {cores} cores; Argon2id m=19456 KiB, t=2, p=1; server: 1 uvicorn worker")
+
+def measure(server: Server, row: Row, token: str, port: int, seconds: float) -> None:
+    auth = {"Authorization": f"Bearer {token}"}
+    row.start_s.append(server.extra["start_s"])
+    row.rss_mb.append(server.extra["rss_mb"])
+    wrk(port, server.me_path, connections=64, seconds=min(2, seconds), headers=auth)  # warm-up
+    row.me.append(wrk(port, server.me_path, connections=64, seconds=seconds, headers=auth))
+    if server.login_path:
+        before = seconds_per_verify(server)
+        row.login.append(
+            wrk(
+                port, server.login_path, connections=16, seconds=seconds, script=server.login_script
+            )
+        )
+        # One core given; verified just before and just after the logins, on their core.
+        row.ceiling.append(2 / (before + seconds_per_verify(server)))
+    if server.name.startswith("Gatehouse"):
+        row.me_idle.append(wrk(port, server.me_path, connections=8, seconds=seconds, headers=auth))
+        logins = subprocess.Popen(
+            [
+                *("taskset", "-c", LOAD_CORE, "wrk", "-t1", "-c16", f"-d{int(seconds) + 2}s"),
+                *("-s", str(server.login_script), f"http://127.0.0.1:{port}{server.login_path}"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        time.sleep(1)
+        row.me_during.append(
+            wrk(port, server.me_path, connections=8, seconds=seconds, headers=auth)
+        )
+        logins.wait()
+
+
+def fmt(value: float, digits: int = 0) -> str:
+    return "-" if value != value else f"{value:.{digits}f}"
+
+
+def report(rows: dict[str, Row], runs: int, seconds: float) -> None:
+    bare = rows["bare FastAPI, decode an HS256 JWT only"]
+    bare_rps = median([load.rps for load in bare.me])
+    bare_p99 = median([load.p99_ms for load in bare.me])
     print()
-    print("1. login")
-    print(f"   seconds per verify (same parameters, this run): {per_verify * 1000:8.1f} ms")
-    print(f"   hashing ceiling (cores / s per verify):         {ceiling:8.1f} logins/s")
     print(
-        f"   measured POST /login ({2 * cores} concurrent):          {logins.rps:8.1f} logins/s "
-        f"({logins.rps / ceiling:.0%} of ceiling, {logins.errors} errors)"
+        f"wrk -t2 -c64 -d{seconds:g}s on core {LOAD_CORE}; each server alone on core "
+        f"{SERVER_CORE}, one uvicorn worker (uvloop, httptools); median of {runs} run(s)"
     )
     print()
-    print("2. authenticated request vs bare endpoint (16 concurrent)")
     print(
-        f"   GET /health        {bare.rps:8.0f} req/s   p50 {bare.percentile(0.5):6.2f} ms   "
-        f"p99 {bare.percentile(0.99):6.2f} ms"
+        "| server | GET current user, req/s | p99 | login req/s | login ÷ hashing ceiling "
+        "| /users/me p99 idle -> during 16 logins |"
     )
-    print(
-        f"   GET /users/me      {authed.rps:8.0f} req/s   p50 {authed.percentile(0.5):6.2f} ms   "
-        f"p99 {authed.percentile(0.99):6.2f} ms   ({authed.rps / bare.rps:.0%} of bare)"
-    )
+    print("|---|---|---|---|---|---|")
+    for name, row in rows.items():
+        rps = median([load.rps for load in row.me])
+        p99 = median([load.p99_ms for load in row.me])
+        ratio = "" if row is bare else f" ({rps / bare_rps:.2f} x)"
+        p99_ratio = "" if row is bare else f" ({p99 / bare_p99:.1f} x)"
+        login = median([load.rps for load in row.login])
+        ceiling = median(row.ceiling)
+        during = ""
+        if row.me_idle:
+            idle = median([load.p99_ms for load in row.me_idle])
+            busy = median([load.p99_ms for load in row.me_during])
+            during = f"{idle:.0f} ms -> {busy:.0f} ms ({busy / idle:.1f} x)"
+        errors = sum(load.errors for load in row.me + row.login)
+        print(
+            f"| {name} | {rps:.0f}{ratio} | {p99:.0f} ms{p99_ratio} | {fmt(login, 1)} "
+            f"| {fmt(login / ceiling, 2)} (ceiling {fmt(ceiling, 1)}/s) | {during or '-'} |"
+            + (f" {errors} errors" if errors else "")
+        )
     print()
-    print("3. /users/me while 16 logins run at once (4 concurrent /users/me)")
-    print(
-        f"   alone              {me_alone.rps:8.0f} req/s   p99 {me_alone.percentile(0.99):6.2f} ms"
-    )
-    print(
-        f"   during logins      {me_during.rps:8.0f} req/s   p99 {me_during.percentile(0.99):6.2f} ms"
-        f"   (logins meanwhile: {logins_during.rps:.1f}/s)"
-    )
+    for name, row in rows.items():
+        if name.startswith("Gatehouse"):
+            print(
+                f"{name}: start to a 200 on /health (migrated database) {median(row.start_s):.2f} s, "
+                f"RSS after start {median(row.rss_mb):.0f} MB"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=2)
     parser.add_argument(
-        "--database-url", help="an EMPTY database to use instead of a fresh SQLite file"
+        "--postgres-url",
+        default=os.environ.get(
+            "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a server where a database of the bench's own is created, then dropped",
     )
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-peers", action="store_true", help="skip fastapi-users")
     args = parser.parse_args()
+    if shutil.which("wrk") is None or shutil.which("taskset") is None:
+        raise SystemExit("needs wrk and taskset (apt-get install wrk util-linux)")
+    rows: dict[str, Row] = {}
     workdir = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
-    port = free_port()
-    server = start_server(workdir, port, args.database_url)
     try:
-        asyncio.run(run(port, args.seconds))
+        with contextlib.ExitStack() as stack:
+            postgres_url = None
+            if not args.no_postgres:
+                postgres_url = stack.enter_context(postgres_database(args.postgres_url))
+            running = [
+                (server, kind, stack.enter_context(started(server, kind, workdir)))
+                for server, kind in servers_of(args, workdir, postgres_url)
+            ]
+            # Every server is up (idle ones cost nothing); each run measures them in turn,
+            # so a change in the machine's load between runs touches every row alike.
+            for run in range(args.runs):
+                for server, _kind, (port, token) in running:
+                    print(f"run {run + 1}: {server.name} ...", file=sys.stderr)
+                    measure(server, rows.setdefault(server.name, Row()), token, port, args.seconds)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
         shutil.rmtree(workdir, ignore_errors=True)
+    report(rows, args.runs, args.seconds)
+
+
+def servers_of(
+    args: argparse.Namespace, workdir: Path, postgres_url: str | None
+) -> list[tuple[Server, str]]:
+    servers: list[tuple[Server, str]] = []
+    bare = Server(
+        name="bare FastAPI, decode an HS256 JWT only",
+        command=[sys.executable, "-m", "uvicorn", "bench.bare_app:app", *UVICORN],
+        env={"BARE_SECRET": SECRET},
+        me_path="/me",
+        login_path="",
+        login_script=Path(),
+        verify_command=[],
+    )
+    servers.append((bare, "bare"))
+    if not args.no_peers:
+        python = ensure_peers_venv()
+        peer = Server(
+            name="fastapi-users 15 (its documented SQLAlchemy example)",
+            command=[str(python), "-m", "uvicorn", "fastapi_users_app:app", *UVICORN],
+            env={
+                "PEER_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'peer.db'}",
+                "PEER_SECRET": SECRET,
+            },
+            cwd=ROOT / "bench" / "peers",
+            me_path="/users/me",
+            login_path="/auth/jwt/login",
+            login_script=lua_post(
+                workdir,
+                "login-peer",
+                f"username={EMAIL}&password={PASSWORD.replace(' ', '+')}",
+                "application/x-www-form-urlencoded",
+            ),
+            verify_command=[str(python), "fastapi_users_app.py"],
+        )
+        servers.append((peer, "peer"))
+    servers.append(
+        (
+            gatehouse(
+                "Gatehouse `/api/v1/users/me` (SQLite)",
+                f"sqlite+aiosqlite:///{workdir / 'gatehouse.db'}",
+                workdir,
+            ),
+            "gatehouse",
+        )
+    )
+    if postgres_url is not None:
+        servers.append((gatehouse("Gatehouse on PostgreSQL", postgres_url, workdir), "gatehouse"))
+    return servers
+
+
+@contextmanager
+def started(server: Server, kind: str, workdir: Path) -> Iterator[tuple[int, str]]:
+    port = free_port()
+    print(f"starting {server.name} ...", file=sys.stderr)
+    with serving(server, port, workdir / f"{kind}-{port}.log"):
+        token = {"bare": bare_token, "peer": peer_token, "gatehouse": gatehouse_token}[kind]
+        yield port, token(port)
 
 
 if __name__ == "__main__":

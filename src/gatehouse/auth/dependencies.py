@@ -28,12 +28,14 @@ bearer_scheme = OAuth2PasswordBearer(
 )
 
 
-def _auth_kit(request: Request) -> AuthKit:
+# `async def`, though they do not wait: FastAPI runs a plain `def` dependency in a worker
+# thread, a round trip through the thread pool on every authenticated request.
+async def _auth_kit(request: Request) -> AuthKit:
     kit: AuthKit = request.app.state.auth
     return kit
 
 
-def _origin(request: Request) -> RequestOrigin:
+async def _origin(request: Request) -> RequestOrigin:
     return RequestOrigin.of(request)
 
 
@@ -91,7 +93,9 @@ class PasswordConfirmation:
         return passwords.password_attempt(self._kit, user=user, device_token=self._device_token)
 
 
-def _password_confirmation(kit: AuthKitDep, device_token: DeviceTokenDep) -> PasswordConfirmation:
+async def _password_confirmation(
+    kit: AuthKitDep, device_token: DeviceTokenDep
+) -> PasswordConfirmation:
     return PasswordConfirmation(kit, device_token)
 
 

@@ -111,6 +111,9 @@ async def authenticate(
     except RateLimited:
         await _login_failed(db, user_id=user_id, email=email, reason="throttled", origin=origin)
         raise
+    # End the read before hashing: no pooled connection is held for the tens of
+    # milliseconds a hash takes (16 logins at once would hold them all).
+    await db.commit()
     if user is None:
         await kit.hasher.dummy_verify(password)
         matches, upgraded_hash = False, None

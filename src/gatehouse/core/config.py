@@ -38,6 +38,15 @@ RATE_LIMIT_SETTINGS = (
 ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity: `taskset`, a container's
+    cpuset), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 class Settings(BaseSettings):
     """The service's configuration. Field names are the environment variables (.env.example)."""
 
@@ -85,7 +94,7 @@ class Settings(BaseSettings):
     ARGON2_MEMORY_COST_KIB: int = Field(default=19 * 1024, ge=8, le=4 * 1024 * 1024)
     ARGON2_TIME_COST: int = Field(default=2, ge=1, le=50)
     ARGON2_PARALLELISM: int = Field(default=1, ge=1, le=16)
-    HASHING_THREADS: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    HASHING_THREADS: int = Field(default_factory=usable_cores, ge=1, le=256)
 
     # --- password policy (NIST SP 800-63B)
     PASSWORD_MIN_LENGTH: int = Field(default=8, ge=1, le=128)

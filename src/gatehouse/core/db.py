@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,7 +24,8 @@ from sqlalchemy import (
     event,
     update,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -29,7 +33,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.util import await_
+from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from gatehouse.core.config import Settings
 
@@ -46,6 +52,9 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 # (the request then answers 503, see core/errors.py), and so does a service's statement.
 PG_CONNECT_TIMEOUT_SECONDS = 3.0
 PG_COMMAND_TIMEOUT_SECONDS = 30.0
+# A pooled connection unused for this long is pinged before it is handed out (see
+# `_install_idle_ping`); a busy one is not.
+POOL_PING_IDLE_SECONDS = 10.0
 
 
 def utcnow() -> datetime:
@@ -145,6 +154,81 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+class _FairQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
+    """The pool's queue of idle connections, handed out first come, first served.
+
+    SQLAlchemy's async queue lets a newcomer take a connection that was just returned while
+    earlier callers still wait for one, and a waiter that loses goes to the back of the
+    line: under load a few requests waited seconds while the rest passed (bench/auth.py).
+    Here a returned connection goes straight to the longest waiter, so while anyone waits
+    the queue is empty and a newcomer lines up behind them (or, when the pool may still
+    grow, opens a connection of its own)."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        super().__init__(maxsize, use_lifo)
+        self._waiters: deque[asyncio.Future[ConnectionPoolEntry]] = deque()
+
+    def put_nowait(self, item: ConnectionPoolEntry) -> None:
+        """(The pool returns a connection with `put(item, block=False)`, which calls this.)"""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(item)
+                return
+        super().put_nowait(item)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
+        try:
+            return self.get_nowait()
+        except Empty:
+            if not block:
+                raise
+        waiter: asyncio.Future[ConnectionPoolEntry] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await_(asyncio.wait_for(waiter, timeout))
+        except BaseException as error:
+            if waiter.done() and not waiter.cancelled():
+                self.put_nowait(waiter.result())  # handed over as the wait ended: pass it on
+            if isinstance(error, TimeoutError):
+                raise Empty() from error
+            raise
+
+
+class FairAsyncQueuePool(AsyncAdaptedQueuePool):
+    """SQLAlchemy's async pool with connections handed out in arrival order (`_FairQueue`)."""
+
+    _queue_class = _FairQueue
+
+
+def _install_idle_ping(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Ping a pooled connection before handing it out only when it sat idle for
+    `idle_seconds`: the database may have restarted (or a firewall dropped the connection)
+    in a quiet spell, and such a connection is replaced before a request gets it.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout, which on PostgreSQL is a
+    transaction of its own (three round trips) in front of every request's first query.
+    A connection that dies while busy is caught by the dialect's disconnect detection,
+    which discards it and every older connection of the pool."""
+    dialect = engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError("a pooled connection was found dead") from exc
+
+    event.listen(engine.sync_engine, "checkin", checked_in)
+    event.listen(engine.sync_engine, "checkout", checked_out)
+
+
 def make_engine(
     settings: Settings, *, command_timeout: float | None = PG_COMMAND_TIMEOUT_SECONDS
 ) -> AsyncEngine:
@@ -156,17 +240,26 @@ def make_engine(
     None, so a long migration is not cut off.
     """
     if settings.is_sqlite:
+        # A file database gets the configured pool; an in-memory one keeps its single one.
+        pool: dict[str, Any] = {}
+        if make_url(settings.DATABASE_URL).database not in (None, "", ":memory:"):
+            pool = {
+                "poolclass": FairAsyncQueuePool,
+                "pool_size": settings.DB_POOL_SIZE,
+                "max_overflow": settings.DB_MAX_OVERFLOW,
+            }
         engine = create_async_engine(
             settings.DATABASE_URL,
             hide_parameters=True,
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            **pool,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.DATABASE_URL,
         hide_parameters=True,
-        pool_pre_ping=True,  # a connection that died with its server is replaced, not used
+        poolclass=FairAsyncQueuePool,
         connect_args={
             "timeout": PG_CONNECT_TIMEOUT_SECONDS,
             "command_timeout": command_timeout,
@@ -174,6 +267,8 @@ def make_engine(
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
     )
+    _install_idle_ping(engine, POOL_PING_IDLE_SECONDS)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
