@@ -115,6 +115,8 @@ def test_sigterm_lets_the_requests_in_flight_finish_and_exits_zero(
         **_sqlite_env(tmp_path, "term.db"),
         "ARGON2_MEMORY_COST_KIB": "65536",
         "ARGON2_TIME_COST": "3",
+        # One hashing thread: the logins queue for it, so all are in flight at once.
+        "HASHING_THREADS": "1",
     }
     service, base_url = serve(env, tmp_path)
     services.append(service)
@@ -122,9 +124,11 @@ def test_sigterm_lets_the_requests_in_flight_finish_and_exits_zero(
     with httpx.Client(base_url=base_url, timeout=60) as client:
         assert client.post("/api/v1/auth/register", json=credentials).status_code == 201
     answers: list[tuple[int, float]] = []
+    ready = threading.Barrier(LOGINS)
 
     def log_in() -> None:
         with httpx.Client(base_url=base_url, timeout=60) as client:
+            ready.wait(timeout=30)  # every client is built before any login is sent
             response = client.post("/api/v1/auth/login", json=credentials)
             answers.append((response.status_code, time.monotonic()))
 
