@@ -6,6 +6,7 @@ that py_webauthn checks."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -23,6 +24,7 @@ from gatehouse.auth.throttle import ThrottlePolicy
 from gatehouse.core.db import utcnow
 from tests.authenticator import SoftAuthenticator
 from tests.helpers import PASSWORD, ManualClock, assert_envelope, bearer, running, signed_up
+from tests.pages.helpers import HTML, csrf_of, sign_in
 
 WEBAUTHN = "/api/v1/auth/mfa/webauthn"
 ORIGIN = "http://testserver"  # the tests' PUBLIC_URL
@@ -422,3 +424,117 @@ async def test_a_passkey_is_offered_and_accepted_as_the_second_step(
     )
     assert_envelope(again, 401, "PASSKEY_LOGIN_FAILED")
     assert "mfa_failed" in await audit_kinds(app, other["user"]["id"])
+
+
+# --- the cookie API and the account page
+
+
+async def test_the_cookie_api_signs_in_with_a_passkey(pk_client: httpx.AsyncClient) -> None:
+    account = await signed_up(pk_client)
+    device = authenticator()
+    await add_passkey(pk_client, account["access_token"], device)
+    credential = json.dumps(device.get(await login_options(pk_client)))
+    cross_site = await pk_client.post(
+        "/sessions/webauthn", data={"credential": credential}, headers={"Origin": "https://evil"}
+    )
+    assert_envelope(cross_site, 403, "CSRF_FAILED")
+    signed_in = await pk_client.post("/sessions/webauthn", data={"credential": credential})
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["email"] == account["user"]["email"]
+    profile = await pk_client.get("/profile")
+    assert profile.json() == {"email": account["user"]["email"]}
+    for bad in ("not json", "[1, 2]"):
+        refused = await pk_client.post("/sessions/webauthn", data={"credential": bad})
+        assert_envelope(refused, 401, "PASSKEY_LOGIN_FAILED")
+
+
+async def test_a_passkey_finishes_a_cookie_login_with_its_mfa_token(
+    pk_client: httpx.AsyncClient,
+) -> None:
+    account = await signed_up(pk_client)
+    headers = bearer(account["access_token"])
+    setup = await pk_client.post(
+        "/api/v1/auth/mfa/totp/setup", json={"password": PASSWORD}, headers=headers
+    )
+    code = pyotp.TOTP(setup.json()["secret"]).now()
+    await pk_client.post("/api/v1/auth/mfa/totp/confirm", json={"code": code}, headers=headers)
+    device = authenticator()
+    await add_passkey(pk_client, account["access_token"], device)
+    required = assert_envelope(
+        await pk_client.post(
+            "/sessions", data={"email": account["user"]["email"], "password": PASSWORD}
+        ),
+        401,
+        "MFA_REQUIRED",
+    )
+    credential = json.dumps(device.get(await login_options(pk_client)))
+    done = await pk_client.post(
+        "/sessions/webauthn",
+        data={"credential": credential, "mfa_token": required["details"]["mfa_token"]},
+    )
+    assert done.status_code == 200, done.text
+    assert (await pk_client.get("/profile")).status_code == 200
+
+
+async def test_the_account_page_adds_lists_and_deletes_passkeys(
+    pk_client: httpx.AsyncClient,
+) -> None:
+    account = await signed_up(pk_client)
+    step = await sign_in(pk_client, account["user"]["email"], PASSWORD, next_path="/account")
+    assert step.status_code == 303, step.text
+    page = await pk_client.get("/account", headers=HTML)
+    assert "You have no passkeys yet." in page.text
+    csrf = csrf_of(page)
+
+    forged = await pk_client.post("/account/passkeys/options", data={"csrf_token": "forged"})
+    assert forged.status_code == 403
+    options = await pk_client.post("/account/passkeys/options", data={"csrf_token": csrf})
+    assert options.status_code == 200, options.text
+    device = authenticator()
+    for bad in ({}, {"credential": "not json"}):
+        refused = await pk_client.post("/account/passkeys", data={"csrf_token": csrf, **bad})
+        assert refused.status_code == 400
+        assert "JavaScript" in refused.json()["error"]
+    wrong_origin = json.dumps(device.create(options.json(), origin="https://evil.example"))
+    refused = await pk_client.post(
+        "/account/passkeys", data={"csrf_token": csrf, "credential": wrong_origin}
+    )
+    assert refused.status_code == 400
+    assert "not accepted" in refused.json()["error"]
+
+    options = await pk_client.post("/account/passkeys/options", data={"csrf_token": csrf})
+    created = json.dumps(device.create(options.json()))
+    added = await pk_client.post(
+        "/account/passkeys", data={"csrf_token": csrf, "credential": created, "name": "Desk key"}
+    )
+    assert added.status_code == 200, added.text
+    assert added.json() == {"location": "/account?notice=passkey-added#passkeys"}
+    page = await pk_client.get("/account?notice=passkey-added", headers=HTML)
+    assert "Your passkey is added." in page.text
+    assert "Desk key" in page.text
+    assert "not used yet" in page.text
+
+    listed = await pk_client.get(f"{WEBAUTHN}/credentials", headers=bearer(account["access_token"]))
+    passkey_id = listed.json()[0]["id"]
+    for unknown in ("not-an-id", str(uuid.uuid4())):
+        gone = await pk_client.post(
+            f"/account/passkeys/{unknown}/delete", data={"csrf_token": csrf}
+        )
+        assert gone.status_code == 303
+    deleted = await pk_client.post(
+        f"/account/passkeys/{passkey_id}/delete", data={"csrf_token": csrf}
+    )
+    assert deleted.status_code == 303
+    assert deleted.headers["location"] == "/account?notice=passkey-removed#passkeys"
+    page = await pk_client.get("/account", headers=HTML)
+    assert "Desk key" not in page.text
+
+
+async def test_the_passkey_script_is_served(pk_client: httpx.AsyncClient) -> None:
+    script = await pk_client.get("/static/passkeys.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "navigator.credentials.create" in script.text
+    assert "Sign in with a passkey" in script.text
+    login_page = await pk_client.get("/login", headers=HTML)
+    assert '<script src="/static/passkeys.js" defer></script>' in login_page.text

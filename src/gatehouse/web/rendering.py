@@ -54,6 +54,8 @@ NOTICES = {
     "verification-sent": "If your email is not confirmed yet, a link is on its way.",
     "account-deleted": "Your account is deleted.",
     "signed-out-everywhere": "You are signed out everywhere.",
+    "passkey-added": "Your passkey is added.",
+    "passkey-removed": "That passkey is deleted.",
     "task-added": "The task is added.",
     "task-saved": "The task is saved.",
     "task-done": "The task is done.",
