@@ -22,6 +22,7 @@ from gatehouse.audit.models import AuditEvent
 from gatehouse.auth.models import Passkey, PasskeyChallenge
 from gatehouse.auth.throttle import ThrottlePolicy
 from gatehouse.core.db import utcnow
+from gatehouse.users.models import User
 from tests.authenticator import SoftAuthenticator
 from tests.helpers import PASSWORD, ManualClock, assert_envelope, bearer, running, signed_up
 from tests.pages.helpers import HTML, csrf_of, sign_in
@@ -538,3 +539,32 @@ async def test_the_passkey_script_is_served(pk_client: httpx.AsyncClient) -> Non
     assert "Sign in with a passkey" in script.text
     login_page = await pk_client.get("/login", headers=HTML)
     assert '<script src="/static/passkeys.js" defer></script>' in login_page.text
+
+
+async def test_a_disabled_accounts_passkey_does_not_sign_in(
+    app_and_client: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, client = app_and_client
+    account = await signed_up(client)
+    device = authenticator()
+    await add_passkey(client, account["access_token"], device)
+    async with app.state.sessionmaker() as db:
+        await db.execute(
+            update(User).where(User.id == uuid.UUID(account["user"]["id"])).values(is_active=False)
+        )
+        await db.commit()
+    refused = await client.post(
+        f"{WEBAUTHN}/login/verify", json={"credential": device.get(await login_options(client))}
+    )
+    assert_envelope(refused, 403, "ACCOUNT_DISABLED")
+
+
+async def test_the_account_pages_passkey_forms_need_a_session(pk_client: httpx.AsyncClient) -> None:
+    for path in (
+        "/account/passkeys/options",
+        "/account/passkeys",
+        f"/account/passkeys/{uuid.uuid4()}/delete",
+    ):
+        answer = await pk_client.post(path, data={"csrf_token": "x"})
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/login?next=")
