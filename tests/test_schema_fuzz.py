@@ -42,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
 
 from gatehouse.core.config import RATE_LIMIT_SETTINGS, Settings
 from gatehouse.main import create_app
+from tests.authenticator import SoftAuthenticator
 from tests.conftest import TEST_SECRET
 from tests.helpers import PASSWORD, bearer, running, signed_up, unique_email
 
@@ -105,6 +106,18 @@ def _request(case: Any, token: str | None) -> dict[str, Any]:
     return request
 
 
+def _passkey_of(post: Callable[..., dict[str, Any]], token: str) -> str:
+    """The id of a passkey the caller registers with a software authenticator."""
+    options = post("/api/v1/auth/mfa/webauthn/register/options", {}, token)
+    rp_id = options["rp"]["id"]  # the tests' PUBLIC_URL is http://<rp id>
+    device = SoftAuthenticator(origin=f"http://{rp_id}", rp_id=rp_id)
+    credential = device.create(options)
+    passkey_id: str = post(
+        "/api/v1/auth/mfa/webauthn/register/verify", {"credential": credential}, token
+    )["id"]
+    return passkey_id
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ["anonymous", "user", "admin"])
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
@@ -154,6 +167,7 @@ def test_every_operation_answers_as_documented(
             "conversation_id": post("/api/v1/chat", {"message": "hello"}, token)["conversation_id"],
             "session_id": second_session,
             "user_id": other["id"] if role == "admin" else me["id"],
+            "passkey_id": _passkey_of(post, token),
         }
         names = re.findall(r"\{(\w+)\}", path)
         strategies = [

@@ -39,6 +39,7 @@ from gatehouse.web.admin_pages import router as admin_pages_router
 from gatehouse.web.chat_pages import router as chat_pages_router
 from gatehouse.web.mfa_pages import router as mfa_pages_router
 from gatehouse.web.pages import router as pages_router
+from gatehouse.web.passkey_pages import router as passkey_pages_router
 from gatehouse.web.router import router as web_router
 from gatehouse.web.task_pages import router as task_pages_router
 
@@ -162,6 +163,7 @@ def create_app(
     app.include_router(chat_pages_router)
     app.include_router(mfa_pages_router)
     app.include_router(admin_pages_router)
+    app.include_router(passkey_pages_router)
     install_docs(app)
     install_error_media_type(app)
     return app

@@ -4,6 +4,8 @@ from gatehouse.audit.models import AuditEvent
 from gatehouse.auth.models import (
     MfaChallenge,
     OneTimeToken,
+    Passkey,
+    PasskeyChallenge,
     RecoveryCode,
     RefreshToken,
     TotpCredential,
@@ -26,6 +28,8 @@ __all__ = [
     "MfaChallenge",
     "OneTimeToken",
     "OutboxMessage",
+    "Passkey",
+    "PasskeyChallenge",
     "RecoveryCode",
     "RefreshToken",
     "Task",

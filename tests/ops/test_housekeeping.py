@@ -18,7 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 from typer.testing import CliRunner
 
 from gatehouse.audit.models import AuditEvent
-from gatehouse.auth.models import MfaChallenge, OneTimeToken, RefreshToken, TokenPurpose
+from gatehouse.auth.models import (
+    MfaChallenge,
+    OneTimeToken,
+    PasskeyChallenge,
+    PasskeyPurpose,
+    RefreshToken,
+    TokenPurpose,
+)
 from gatehouse.cli import app as cli_app
 from gatehouse.core.db import make_sessionmaker, utcnow
 from gatehouse.core.retention import cutoff
@@ -31,7 +38,15 @@ from tests.conftest import make_settings
 from tests.helpers import running
 
 DAY = timedelta(days=1)
-TABLES = (AuthSession, RefreshToken, OneTimeToken, MfaChallenge, OutboxMessage, AuditEvent)
+TABLES = (
+    AuthSession,
+    RefreshToken,
+    OneTimeToken,
+    MfaChallenge,
+    PasskeyChallenge,
+    OutboxMessage,
+    AuditEvent,
+)
 
 
 @pytest.fixture
@@ -126,6 +141,18 @@ async def seed(db: AsyncSession, now: datetime) -> Seeded:
                 stays=stays,
             )
         )
+        db.add(
+            seeded.add(
+                PasskeyChallenge(
+                    user_id=user.id,
+                    challenge_hash=uuid.uuid4().hex,
+                    purpose=PasskeyPurpose.LOGIN,
+                    created_at=now + (days - 1) * DAY,
+                    expires_at=now + days * DAY,
+                ),
+                stays=stays,
+            )
+        )
     for sent, failed, stays in (
         (now - 13 * DAY, None, True),
         (now - 15 * DAY, None, False),
@@ -188,11 +215,13 @@ async def test_prune_deletes_exactly_the_aged_rows_in_batches(
     by_kind = {result.kind: result.rows for result in results}
     expected = {
         "sessions": gone_count(seeded, "auth_sessions"),
-        "tokens": gone_count(seeded, "refresh_tokens", "one_time_tokens", "mfa_challenges"),
+        "tokens": gone_count(
+            seeded, "refresh_tokens", "one_time_tokens", "mfa_challenges", "passkey_challenges"
+        ),
         "mail": gone_count(seeded, "mail_outbox"),
         "audit": gone_count(seeded, "audit_events"),
     }
-    assert by_kind == expected == {"sessions": 4, "tokens": 6, "mail": 2, "audit": 3}
+    assert by_kind == expected == {"sessions": 4, "tokens": 8, "mail": 2, "audit": 3}
     assert started == expected
     # No batch is larger than the batch size, so 4 sessions took at least 2 statements.
     assert all(0 < rows <= 2 for _, rows in batches)
@@ -244,7 +273,7 @@ async def test_a_dry_run_counts_and_deletes_nothing(
     # A session that both ended and expired long ago is counted once.
     assert {r.kind: r.rows for r in results} == {
         "sessions": gone_count(seeded, "auth_sessions"),
-        "tokens": 6,
+        "tokens": 8,
         "mail": 2,
         "audit": 3,
     }

@@ -27,6 +27,8 @@ AuditKind = Literal[
     "mfa_failed",
     "recovery_code_used",
     "recovery_codes_regenerated",
+    "passkey_added",
+    "passkey_removed",
 ]
 
 

@@ -52,3 +52,21 @@ class MfaNotEnabled(AppError):
     code = "MFA_NOT_ENABLED"
     status = 409
     message = "No second factor is enabled (or set up) for this account"
+
+
+class PasskeyRegistrationFailed(AppError):
+    code = "PASSKEY_REGISTRATION_FAILED"
+    status = 400
+    message = "The passkey was not accepted"
+
+
+class PasskeyLoginFailed(AppError):
+    code = "PASSKEY_LOGIN_FAILED"
+    status = 401
+    message = "The passkey sign-in was refused"
+
+
+class PasskeyNotFound(AppError):
+    code = "PASSKEY_NOT_FOUND"
+    status = 404
+    message = "No such passkey"

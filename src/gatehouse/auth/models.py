@@ -1,13 +1,15 @@
 """Refresh tokens and one-time (reset, verification) tokens, stored only as SHA-256 hashes;
-the second factor: TOTP secrets (encrypted), recovery codes and login challenges (hashed)."""
+the second factor: TOTP secrets (encrypted), recovery codes and login challenges (hashed);
+passkeys (WebAuthn credentials) and their ceremonies' challenges (hashed)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, CheckConstraint, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gatehouse.core.db import Base, StrEnumType, one_of, utcnow
@@ -102,4 +104,46 @@ class MfaChallenge(Base):
     failures: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)  # retention's range scans
+    used_at: Mapped[datetime | None]
+
+
+class PasskeyPurpose(StrEnum):
+    REGISTER = "register"
+    LOGIN = "login"
+
+
+class Passkey(Base):
+    """A user's WebAuthn credential: its id (base64url), COSE public key and signature
+    counter (a counter that goes back is refused: a cloned authenticator)."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    transports: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+
+class PasskeyChallenge(Base):
+    """The challenge of one WebAuthn ceremony, stored as its SHA-256: single-use,
+    short-lived, for one purpose, and bound to the user it was made for (if any)."""
+
+    __tablename__ = "passkey_challenges"
+    __table_args__ = (CheckConstraint(one_of("purpose", PasskeyPurpose), name="purpose"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    challenge_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[PasskeyPurpose] = mapped_column(StrEnumType(PasskeyPurpose, 16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None]

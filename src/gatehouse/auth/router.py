@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from gatehouse.auth import mfa, passwords, recovery, verification
+from gatehouse.auth import mfa, passkeys, passwords, recovery, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import (
     AuthKitDep,
@@ -26,6 +26,9 @@ from gatehouse.auth.exceptions import (
     MfaAlreadyEnabled,
     MfaNotEnabled,
     MfaRequired,
+    PasskeyLoginFailed,
+    PasskeyNotFound,
+    PasskeyRegistrationFailed,
 )
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
 from gatehouse.auth.schemas import (
@@ -36,6 +39,11 @@ from gatehouse.auth.schemas import (
     Message,
     MfaCodeRequest,
     MfaVerifyRequest,
+    PasskeyLoginOptionsRequest,
+    PasskeyLoginRequest,
+    PasskeyRead,
+    PasskeyRegisterRequest,
+    PasskeyRename,
     PasswordAndCodeRequest,
     RecoveryCodes,
     RefreshRequest,
@@ -438,6 +446,130 @@ async def verify_mfa(
         kit=kit,
         mfa_token=data.mfa_token,
         code=data.code,
+        origin=origin,
+        device_token=device_token,
+    )
+    return _token_pair(tokens, response)
+
+
+# --- passkeys: /api/v1/auth/mfa/webauthn ---------------------------------------------------
+
+
+@router.post(
+    "/mfa/webauthn/register/options",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(*_SIGNED_IN_ERRORS),
+)
+async def passkey_register_options(
+    response: Response, user: CurrentUser, db: DbDep, kit: AuthKitDep
+) -> dict[str, Any]:
+    """WebAuthn creation options (JSON, binary fields base64url) for a new discoverable
+    passkey; pass them to `navigator.credentials.create`. The challenge works once, for 5
+    minutes."""
+    response.headers.update(NO_STORE)
+    return await passkeys.registration_options(db, kit=kit, user=user)
+
+
+@router.post(
+    "/mfa/webauthn/register/verify",
+    dependencies=_DEFAULT_LIMIT,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(PasskeyRegistrationFailed, ValidationFailed, *_SIGNED_IN_ERRORS),
+)
+async def passkey_register_verify(
+    data: PasskeyRegisterRequest, user: CurrentUser, db: DbDep, kit: AuthKitDep, origin: OriginDep
+) -> PasskeyRead:
+    """Store the passkey the authenticator created (attestation "none" is enough)."""
+    passkey = await passkeys.register(
+        db, kit=kit, user=user, credential=data.credential, name=data.name, origin=origin
+    )
+    return PasskeyRead.model_validate(passkey)
+
+
+@router.get(
+    "/mfa/webauthn/credentials",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(*_SIGNED_IN_ERRORS),
+)
+async def list_passkeys(user: CurrentUser, db: DbDep) -> list[PasskeyRead]:
+    """Your passkeys, oldest first."""
+    return [
+        PasskeyRead.model_validate(item)
+        for item in await passkeys.list_passkeys(db, user_id=user.id)
+    ]
+
+
+@router.patch(
+    "/mfa/webauthn/credentials/{passkey_id}",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(PasskeyNotFound, ValidationFailed, *_SIGNED_IN_ERRORS),
+)
+async def rename_passkey(
+    passkey_id: str, data: PasskeyRename, user: CurrentUser, db: DbDep
+) -> PasskeyRead:
+    """Rename one of your passkeys; another user's is 404."""
+    passkey = await passkeys.rename(
+        db,
+        user_id=user.id,
+        passkey_id=parse_id(passkey_id, not_found=PasskeyNotFound),
+        name=data.name,
+    )
+    return PasskeyRead.model_validate(passkey)
+
+
+@router.delete(
+    "/mfa/webauthn/credentials/{passkey_id}",
+    dependencies=_DEFAULT_LIMIT,
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(PasskeyNotFound, *_SIGNED_IN_ERRORS),
+)
+async def delete_passkey(passkey_id: str, user: CurrentUser, db: DbDep, origin: OriginDep) -> None:
+    """Remove one of your passkeys; another user's is 404."""
+    await passkeys.delete(
+        db,
+        user_id=user.id,
+        passkey_id=parse_id(passkey_id, not_found=PasskeyNotFound),
+        origin=origin,
+    )
+
+
+@router.post(
+    "/mfa/webauthn/login/options",
+    dependencies=[Depends(login_rate_limit("email"))],
+    responses=error_responses(ValidationFailed, RateLimited),
+)
+async def passkey_login_options(
+    data: PasskeyLoginOptionsRequest, response: Response, db: DbDep, kit: AuthKitDep
+) -> dict[str, Any]:
+    """WebAuthn request options for `navigator.credentials.get`. Without `email`: any
+    discoverable passkey (empty `allowCredentials`); with it, that account's passkeys
+    (the answer looks the same for an unknown email). The challenge works once, for 5
+    minutes."""
+    response.headers.update(NO_STORE)
+    return await passkeys.login_options(db, kit=kit, email=data.email)
+
+
+@router.post(
+    "/mfa/webauthn/login/verify",
+    dependencies=_DEFAULT_LIMIT,
+    responses=error_responses(PasskeyLoginFailed, AccountDisabled, ValidationFailed, RateLimited),
+)
+async def passkey_login_verify(
+    data: PasskeyLoginRequest,
+    response: Response,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
+) -> TokenPair:
+    """Sign in with a passkey: passwordless (user verification required), or, with the
+    `mfa_token` of an MFA_REQUIRED answer, as the second step of a password login. A
+    refused passkey counts as a failed login of its account."""
+    tokens = await passkeys.login(
+        db,
+        kit=kit,
+        credential=data.credential,
+        mfa_token=data.mfa_token,
         origin=origin,
         device_token=device_token,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
@@ -111,3 +111,48 @@ class MfaVerifyRequest(BaseModel):
     code: str = Field(
         min_length=1, max_length=CODE_INPUT_MAX, description="A TOTP code or a recovery code"
     )
+
+
+# --- passkeys (WebAuthn)
+PASSKEY_NAME_MAX = 100
+_CREDENTIAL = (
+    "The PublicKeyCredential as JSON, binary fields base64url "
+    "(what `PublicKeyCredential.toJSON()` gives)"
+)
+
+
+class PasskeyRegisterRequest(BaseModel):
+    credential: dict[str, Any] = Field(description=_CREDENTIAL)
+    name: str | None = Field(default=None, max_length=PASSKEY_NAME_MAX)
+
+
+class PasskeyLoginOptionsRequest(BaseModel):
+    email: str | None = Field(
+        default=None,
+        max_length=320,
+        description="Offer this account's passkeys; without it, any discoverable passkey",
+    )
+
+
+class PasskeyLoginRequest(BaseModel):
+    credential: dict[str, Any] = Field(description=_CREDENTIAL)
+    mfa_token: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=TOKEN_INPUT_MAX,
+        description="From an MFA_REQUIRED answer: the passkey is then the second step",
+    )
+
+
+class PasskeyRename(BaseModel):
+    name: str = Field(min_length=1, max_length=PASSKEY_NAME_MAX)
+
+
+class PasskeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    transports: list[str]
+    created_at: datetime
+    last_used_at: datetime | None

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.audit import service as audit_service
 from gatehouse.auth.exceptions import MfaRequired
-from gatehouse.auth.models import MfaChallenge, RecoveryCode, TotpCredential
+from gatehouse.auth.models import MfaChallenge, Passkey, RecoveryCode, TotpCredential
 from gatehouse.core.config import Settings
 from gatehouse.core.db import claim_once, rowcount, utcnow
 from gatehouse.core.origin import RequestOrigin
@@ -248,5 +248,8 @@ async def require_second_factor(db: AsyncSession, *, user: User, kind: SessionKi
             expires_at=now + MFA_TOKEN_TTL,
         )
     )
+    methods = list(METHODS)
+    if await db.scalar(select(Passkey.id).where(Passkey.user_id == user.id).limit(1)):
+        methods.append("webauthn")  # the second step at /mfa/webauthn/login/verify
     await db.commit()
-    raise MfaRequired(details={"mfa_token": token, "methods": list(METHODS)})
+    raise MfaRequired(details={"mfa_token": token, "methods": methods})

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.auth import mfa, passwords, recovery, second_factor, verification
+from gatehouse.auth import mfa, passkeys, passwords, recovery, second_factor, verification
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import PasswordConfirmation, verify_rate_limit
 from gatehouse.auth.exceptions import (
@@ -425,6 +425,7 @@ async def _account(
         principal=principal,
         section="account",
         sessions=sessions,
+        passkeys=await passkeys.list_passkeys(db, user_id=principal.user.id),
         current_session=principal.session.id,
         second_factor_on=await second_factor.has_second_factor(db, user_id=principal.user.id),
         forms={

@@ -55,6 +55,8 @@ NOTICES = {
     "account-deleted": "Your account is deleted.",
     "signed-out-everywhere": "You are signed out everywhere.",
     "mfa-off": "The second factor is off. Signing in takes only your password again.",
+    "passkey-added": "Your passkey is added.",
+    "passkey-removed": "That passkey is deleted.",
     "task-added": "The task is added.",
     "task-saved": "The task is saved.",
     "task-done": "The task is done.",

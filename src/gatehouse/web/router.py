@@ -6,13 +6,14 @@ because existing clients read them; other failures use the envelope like every r
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from gatehouse.auth import mfa, recovery
+from gatehouse.auth import mfa, passkeys, recovery
 from gatehouse.auth import service as auth_service
 from gatehouse.auth.dependencies import AuthKitDep, OriginDep
 from gatehouse.auth.devices import DeviceTokenDep
@@ -22,6 +23,7 @@ from gatehouse.auth.exceptions import (
     InvalidMfaCode,
     InvalidResetToken,
     MfaRequired,
+    PasskeyLoginFailed,
 )
 from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.limits import forgot_password_rate_limit, login_rate_limit, register_rate_limit
@@ -121,6 +123,44 @@ async def login_second_factor(
     5 minutes, and its fifth wrong code ends it; wrong codes count as failed logins."""
     user, cookie, device = await mfa.verify_browser_login(
         db, kit=kit, mfa_token=mfa_token, code=code, origin=origin, device_token=device_token
+    )
+    response = JSONResponse({"email": user.email, "message": "logged in"})
+    set_sign_in_cookies(response, kit=kit, cookie=cookie, device=device)
+    return response
+
+
+@router.post(
+    "/sessions/webauthn",
+    dependencies=[Depends(default_rate_limit)],
+    responses=error_responses(
+        PasskeyLoginFailed, AccountDisabled, CsrfFailed, ValidationFailed, RateLimited
+    ),
+)
+async def login_passkey(
+    credential: Annotated[str, Form(min_length=2, max_length=16384)],
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
+    device_token: DeviceTokenDep,
+    mfa_token: Annotated[str | None, Form(min_length=1, max_length=512)] = None,
+) -> JSONResponse:
+    """Sign in with a passkey and set the cookies as a login does: `credential` is the
+    assertion (JSON) answering `POST /api/v1/auth/mfa/webauthn/login/options`. Passwordless,
+    or with the `mfa_token` of a `POST /sessions` that answered MFA_REQUIRED, its second
+    step. A refused passkey counts as a failed login of its account."""
+    try:
+        parsed = json.loads(credential)
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise PasskeyLoginFailed("`credential` is not a JSON object")
+    user, cookie, device = await passkeys.browser_login(
+        db,
+        kit=kit,
+        credential=parsed,
+        mfa_token=mfa_token,
+        origin=origin,
+        device_token=device_token,
     )
     response = JSONResponse({"email": user.email, "message": "logged in"})
     set_sign_in_cookies(response, kit=kit, cookie=cookie, device=device)
