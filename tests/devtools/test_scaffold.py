@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gatehouse.devtools.scaffold import ScaffoldError, new_feature
+from gatehouse.devtools.scaffold import ScaffoldError, _register, new_feature
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -21,7 +21,7 @@ BIN = Path(sys.executable).parent
 def project(tmp_path: Path) -> Path:
     copy = tmp_path / "project"
     copy.mkdir()
-    for name in ("src", "tests", "migrations", "bench"):
+    for name in ("src", "clients", "examples", "scripts", "tests", "migrations", "bench"):
         shutil.copytree(
             ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
@@ -39,6 +39,7 @@ def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # a cold mypy and a test run in a fresh copy of the project
 def test_a_new_feature_passes_ruff_mypy_and_its_tests(project: Path) -> None:
     made = _run(
         project,
@@ -66,7 +67,15 @@ def test_a_new_feature_passes_ruff_mypy_and_its_tests(project: Path) -> None:
     for command in (
         [str(BIN / "ruff"), "check", "src", "tests", "migrations"],
         [str(BIN / "ruff"), "format", "--check", "src", "tests", "migrations"],
-        [str(BIN / "mypy")],
+        # Strict, over the new package, its tests and the modules it was wired into (with
+        # everything they import); the rest of the copy is the project's, checked by CI.
+        [
+            str(BIN / "mypy"),
+            "src/gatehouse/notes",
+            "tests/notes",
+            "src/gatehouse/routers.py",
+            "src/gatehouse/models.py",
+        ],
         [
             sys.executable,
             "-m",
@@ -130,3 +139,29 @@ def test_a_conflicting_dependency_raises_in_process(project: Path) -> None:
     with pytest.raises(ScaffoldError, match="conflicts"):
         new_feature(project, "notes", ["fastapi<0.1"])
     assert not (project / "src/gatehouse/notes").exists()
+
+
+def test_registering_keeps_an_import_that_spans_lines_whole(tmp_path: Path) -> None:
+    models = tmp_path / "models.py"
+    models.write_text(
+        '"""Tables."""\n\n'
+        "from gatehouse.audit.models import AuditEvent\n"
+        "from gatehouse.auth.models import (\n    OneTimeToken,\n    RefreshToken,\n)\n"
+        "from gatehouse.users.models import User\n\n"
+        '__all__ = [\n    "AuditEvent",\n]\n',
+        encoding="utf-8",
+    )
+    _register(
+        models,
+        "from gatehouse.notes.models import Note",
+        r"__all__ = \[\n(.*?)\]",
+        '    "Note",\n',
+    )
+    assert models.read_text(encoding="utf-8") == (
+        '"""Tables."""\n\n'
+        "from gatehouse.audit.models import AuditEvent\n"
+        "from gatehouse.auth.models import (\n    OneTimeToken,\n    RefreshToken,\n)\n"
+        "from gatehouse.notes.models import Note\n"
+        "from gatehouse.users.models import User\n\n"
+        '__all__ = [\n    "AuditEvent",\n    "Note",\n]\n'
+    )

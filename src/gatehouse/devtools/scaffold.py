@@ -176,17 +176,23 @@ def _add_dependencies(dependencies: Path, requirements: list[str]) -> None:
 
 
 def _register(path: Path, import_line: str, entry_pattern: str, entry: str) -> None:
-    """Add an import (kept sorted among the gatehouse imports) and an entry to a tuple/list."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    indexes = [i for i, line in enumerate(lines) if line.startswith("from gatehouse.")]
-    block = sorted({*(lines[i] for i in indexes), import_line + "\n"})
-    lines[indexes[0] : indexes[-1] + 1] = block
-    text = "".join(lines)
+    """Add an import (kept sorted among the gatehouse imports, which may span lines) and an
+    entry to a tuple/list."""
+    text = path.read_text(encoding="utf-8")
+    statements = list(_GATEHOUSE_IMPORT.finditer(text))
+    if not statements:
+        raise ScaffoldError(f"{path}: no gatehouse imports to add to")
+    block = sorted({*(match.group(0) for match in statements), import_line + "\n"})
+    text = text[: statements[0].start()] + "".join(block) + text[statements[-1].end() :]
     match = re.search(entry_pattern, text, re.DOTALL)
     if match is None:
         raise ScaffoldError(f"{path}: cannot find where to register the feature")
     text = text[: match.end(1)] + entry + text[match.end(1) :]
     path.write_text(text, encoding="utf-8")
+
+
+# One `from gatehouse.… import …` statement, parenthesised over several lines or not.
+_GATEHOUSE_IMPORT = re.compile(r"^from gatehouse\.[^\n(]*(?:\([^)]*\))?[^\n]*\n", re.MULTILINE)
 
 
 def _head_revision(root: Path) -> str:
