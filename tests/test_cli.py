@@ -89,6 +89,36 @@ def test_users_create_refuses_a_taken_email_and_a_weak_password(cli_env: str) ->
     assert "too common" in weak.output
 
 
+def test_users_create_invite_mails_a_link_instead_of_a_password(
+    cli_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from email import message_from_bytes, policy
+
+    from gatehouse.core.security import UNUSABLE_PASSWORD_HASH
+
+    monkeypatch.setenv("EMAIL_BACKEND", "file")
+    monkeypatch.setenv("EMAIL_FILE_DIR", str(tmp_path / "sent"))
+    both = runner.invoke(
+        app, ["users", "create", "--email", "x@example.com", "--invite", "--password", "p"]
+    )
+    assert both.exit_code == 1
+    created = runner.invoke(
+        app, ["users", "create", "--email", "invited@example.com", "--invite"], input=""
+    )
+    assert created.exit_code == 0, created.output
+    assert "invitation queued" in created.output
+    user = _load_user(cli_env, "invited@example.com")
+    assert user is not None
+    assert (user.password_hash, user.is_verified) == (UNUSABLE_PASSWORD_HASH, False)
+
+    assert runner.invoke(app, ["worker", "--once"]).exit_code == 0
+    [sent] = list((tmp_path / "sent").glob("*.eml"))
+    message = message_from_bytes(sent.read_bytes(), policy=policy.default)
+    assert message["To"] == "invited@example.com"
+    assert message["Subject"] == "You are invited to Gatehouse"
+    assert "/reset-password?token=" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gatehouse", *args],

@@ -18,6 +18,8 @@ CONTEXTS: dict[mail_service.Template, dict[str, Any]] = {
     "reset_password": {"link": "http://x/reset-password?token=t", "ttl_minutes": 30},
     "password_changed": {"reset_url": "http://x/reset-password"},
     "email_changed": {"reset_url": "http://x/reset-password", "new_email": "new@example.com"},
+    "invitation": {"link": "http://x/reset-password?token=t", "ttl_minutes": 30},
+    "welcome": {"login_url": "http://x/login"},
 }
 
 

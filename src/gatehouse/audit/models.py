@@ -29,6 +29,7 @@ AuditKind = Literal[
     "recovery_codes_regenerated",
     "passkey_added",
     "passkey_removed",
+    "invitation_sent",
 ]
 
 

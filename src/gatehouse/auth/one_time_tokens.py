@@ -85,11 +85,18 @@ async def redeem_token(
 
 
 async def mail_token(
-    db: AsyncSession, *, user: User, purpose: TokenPurpose, settings: Settings
+    db: AsyncSession,
+    *,
+    user: User,
+    purpose: TokenPurpose,
+    settings: Settings,
+    template: mail_service.Template | None = None,
 ) -> str:
-    """Issue a token and write the mail with its link `{PUBLIC_URL}/{page}?token=…`."""
+    """Issue a token and write the mail with its link `{PUBLIC_URL}/{page}?token=…`
+    (in the purpose's own template unless `template` is given)."""
     token = await issue_token(db, user=user, purpose=purpose, settings=settings)
-    template, page = _MAILS[purpose]
+    default_template, page = _MAILS[purpose]
+    template = template or default_template
     await mail_service.enqueue(
         db,
         to=user.email,

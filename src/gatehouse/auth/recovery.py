@@ -53,7 +53,8 @@ async def reset_password(
     origin: RequestOrigin,
     email: str | None = None,
 ) -> User:
-    """Set a new password with a reset token; every session of the user ends.
+    """Set a new password with a reset token (or an invitation's); every session of the
+    user ends, and the email counts as verified.
 
     With `email` (the browser API sends it), the token must also belong to that address.
     """
@@ -61,6 +62,7 @@ async def reset_password(
     if email is not None and normalize_email(email) != user.email:
         raise InvalidResetToken()
     await set_password(db, kit=kit, user=user, new_password=new_password, keep_session=None)
+    user.is_verified = True  # the link arrived at the address: it is proven
     audit_service.record(db, kind="password_reset_completed", user_id=user.id, origin=origin)
     await db.commit()
     await kit.throttle.clear(user.email)

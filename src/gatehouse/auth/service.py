@@ -20,6 +20,7 @@ from gatehouse.core.db import claim_once, utcnow
 from gatehouse.core.errors import Forbidden, InvalidToken, RateLimited
 from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.security import AccessClaims, hash_token, new_opaque_token, token_matches
+from gatehouse.mail import service as mail_service
 from gatehouse.sessions import service as sessions_service
 from gatehouse.sessions.models import AuthSession, SessionKind
 from gatehouse.users import service as users_service
@@ -67,7 +68,8 @@ def mask_email(email: str) -> str:
 async def register(
     db: AsyncSession, *, kit: AuthKit, email: str, password: str, full_name: str | None
 ) -> User:
-    """Create an account (role user, unverified) and mail it a verification link."""
+    """Create an account (role user, unverified) and mail it a verification link, and a
+    welcome when WELCOME_EMAIL_ENABLED."""
     user = await users_service.create_user(
         db,
         hasher=kit.hasher,
@@ -77,6 +79,13 @@ async def register(
         full_name=full_name,
     )
     await verification.queue_verification(db, user=user, settings=kit.settings)
+    if kit.settings.WELCOME_EMAIL_ENABLED:
+        await mail_service.enqueue(
+            db,
+            to=user.email,
+            template="welcome",
+            context={"name": user.full_name, "login_url": f"{kit.settings.PUBLIC_URL}/login"},
+        )
     await db.commit()
     return user
 

@@ -25,30 +25,42 @@ def users_create(
     ] = None,
     full_name: Annotated[str | None, typer.Option()] = None,
     admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
+    invite: Annotated[
+        bool,
+        typer.Option(
+            "--invite", help="No password: mail the user a link to choose one (needs mail set up)."
+        ),
+    ] = False,
 ) -> None:
-    """Create a user (verified, since an operator vouches for it)."""
+    """Create a user (verified, since an operator vouches for it), or with --invite one
+    without a password, invited by mail (verified once the link is used)."""
+    from gatehouse.auth import invitations
     from gatehouse.core.security import PasswordHasher
-    from gatehouse.users import service as users_service
     from gatehouse.users.passwords import PasswordPolicy
 
     settings = load_settings()
-    if password is None:
+    if invite and password is not None:
+        raise fail("error: --invite and --password exclude each other")
+    if password is None and not invite:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
     async def create() -> str:
         async with open_database(settings) as database, database.session() as db:
-            user = await users_service.create_user(
+            user = await invitations.create_user(
                 db,
+                settings=settings,
                 hasher=PasswordHasher.from_settings(settings),
                 policy=PasswordPolicy.from_settings(settings),
                 email=email,
                 password=password,
                 full_name=full_name,
                 role=Role.ADMIN if admin else Role.USER,
-                is_verified=True,
+                is_verified=not invite,
+                by="cli",
+                origin=None,
             )
-            await db.commit()
-            return f"created {user.role} {user.email} ({user.id})"
+            invited = ", invitation queued for mail" if invite else ""
+            return f"created {user.role} {user.email} ({user.id}){invited}"
 
     try:
         print(asyncio.run(create()))

@@ -103,6 +103,8 @@ class Settings(BaseSettings):
 
     # --- mail
     EMAIL_BACKEND: Literal["console", "smtp", "file"] = "console"
+    # Self sign-up also mails a short welcome (next to the verification link).
+    WELCOME_EMAIL_ENABLED: bool = False
     SMTP_HOST: str = "localhost"
     SMTP_PORT: int = Field(default=25, ge=1, le=65535)
     SMTP_USER: str | None = None

@@ -64,6 +64,11 @@ def hashing_pool(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
+# Stored for an account created without a password (an invitation): no hash algorithm
+# produces it, so no password verifies against it.
+UNUSABLE_PASSWORD_HASH = "!unusable"  # noqa: S105 - a marker, not a secret
+
+
 class PasswordHasher:
     """Argon2id hashing (bcrypt accepted for verification) run in a pool of its own.
 
@@ -112,7 +117,13 @@ class PasswordHasher:
         return await loop.run_in_executor(self._pool, self.hash_sync, password)
 
     async def verify_and_update(self, password: str, password_hash: str) -> tuple[bool, str | None]:
-        """(matches, new hash when the stored one uses old parameters or another algorithm)."""
+        """(matches, new hash when the stored one uses old parameters or another algorithm).
+
+        The UNUSABLE_PASSWORD_HASH of an account without a password never matches, after
+        the time of a real verification (as a wrong password)."""
+        if password_hash == UNUSABLE_PASSWORD_HASH:
+            await self.dummy_verify(password)
+            return False, None
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._pool, self.verify_and_update_sync, password, password_hash

@@ -14,13 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gatehouse.core.db import rowcount, utcnow
 from gatehouse.mail.models import OutboxMessage
 
-Template = Literal["verify_email", "reset_password", "password_changed", "email_changed"]
+Template = Literal[
+    "verify_email", "reset_password", "password_changed", "email_changed", "invitation", "welcome"
+]
 
 SUBJECTS: dict[Template, str] = {
     "verify_email": "Confirm your email address",
     "reset_password": "Reset your password",
     "password_changed": "Your password was changed",
     "email_changed": "Your email address was changed",
+    "invitation": "You are invited to Gatehouse",
+    "welcome": "Welcome to Gatehouse",
 }
 
 

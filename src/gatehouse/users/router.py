@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from gatehouse.auth import mfa, profile
+from gatehouse.auth import invitations, mfa, profile
 from gatehouse.auth.dependencies import (
     AdminUser,
     AuthKitDep,
@@ -120,11 +120,20 @@ async def list_users(
     responses=error_responses(Forbidden, EmailAlreadyRegistered, ValidationFailed),
 )
 async def create_user(
-    data: AdminUserCreate, _admin: AdminUser, response: Response, db: DbDep, kit: AuthKitDep
+    data: AdminUserCreate,
+    admin: AdminUser,
+    response: Response,
+    db: DbDep,
+    kit: AuthKitDep,
+    origin: OriginDep,
 ) -> UserRead:
-    """Create a user with any role (admin)."""
-    user = await users_service.admin_create_user(
+    """Create a user with any role (admin). Without `password` the user is mailed an
+    invitation: a single-use link, expiring as a reset link, to choose a password (which
+    also verifies the email). Until then signing in fails as with a wrong password.
+    Audited `invitation_sent`."""
+    user = await invitations.create_user(
         db,
+        settings=kit.settings,
         hasher=kit.hasher,
         policy=kit.policy,
         email=str(data.email),
@@ -132,6 +141,8 @@ async def create_user(
         full_name=data.full_name,
         role=data.role,
         is_verified=data.is_verified,
+        by=str(admin.id),
+        origin=origin,
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserRead.model_validate(user)

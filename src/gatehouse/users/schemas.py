@@ -65,7 +65,11 @@ class UserDeleteMe(BaseModel):
 
 class AdminUserCreate(BaseModel):
     email: EmailStr = Field(max_length=320)
-    password: str = Field(max_length=PASSWORD_INPUT_MAX)
+    password: str | None = Field(
+        default=None,
+        max_length=PASSWORD_INPUT_MAX,
+        description="Without it, the user is mailed an invitation to choose one.",
+    )
     full_name: PersonName = None
     role: Role = Role.USER
     is_verified: bool = False

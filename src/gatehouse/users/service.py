@@ -14,7 +14,7 @@ from gatehouse.audit import service as audit_service
 from gatehouse.core.errors import Forbidden
 from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.pagination import PageParams, PageResult, contains_pattern, paginate
-from gatehouse.core.security import PasswordHasher
+from gatehouse.core.security import UNUSABLE_PASSWORD_HASH, PasswordHasher
 from gatehouse.sessions import service as sessions_service
 from gatehouse.users.emails import normalize_email
 from gatehouse.users.exceptions import (
@@ -48,24 +48,27 @@ async def create_user(
     hasher: PasswordHasher,
     policy: PasswordPolicy,
     email: str,
-    password: str,
+    password: str | None,
     full_name: str | None = None,
     role: Role = Role.USER,
     is_verified: bool = False,
 ) -> User:
     """Add a user (flushed, not committed). A taken email is EMAIL_ALREADY_REGISTERED.
+    Without a password the account has none that works (UNUSABLE_PASSWORD_HASH) until
+    one is set through a mailed link.
 
     A concurrent registration of the same email loses at the unique index; the failed
     flush leaves the transaction for the caller's database session to roll back when it closes.
     """
     email = normalize_email(email)
-    policy.check(password, email=email)
+    if password is not None:
+        policy.check(password, email=email)
     if await find_user_by_email(db, email=email) is not None:
         raise EmailAlreadyRegistered()
     user = User(
         email=email,
         full_name=full_name,
-        password_hash=await hasher.hash(password),
+        password_hash=UNUSABLE_PASSWORD_HASH if password is None else await hasher.hash(password),
         role=role,
         is_verified=is_verified,
     )
@@ -228,32 +231,6 @@ async def get_visible_user(db: AsyncSession, *, actor: User, user_id: uuid.UUID 
     if user_id is None:
         raise UserNotFound()
     return await get_user(db, user_id=user_id)
-
-
-async def admin_create_user(
-    db: AsyncSession,
-    *,
-    hasher: PasswordHasher,
-    policy: PasswordPolicy,
-    email: str,
-    password: str,
-    full_name: str | None,
-    role: Role,
-    is_verified: bool,
-) -> User:
-    """Create a user with any role (admin)."""
-    user = await create_user(
-        db,
-        hasher=hasher,
-        policy=policy,
-        email=email,
-        password=password,
-        full_name=full_name,
-        role=role,
-        is_verified=is_verified,
-    )
-    await db.commit()
-    return user
 
 
 async def admin_update_user(
