@@ -9,7 +9,7 @@ INVALID_MFA_CODE. A login challenge ends after its fifth wrong code.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -308,11 +308,9 @@ async def verify_login(
         origin=origin,
         device_token=device_token,
     )
-    now = utcnow()
-    auth_session = await auth_service.start_session(db, kit=kit, user=user, origin=origin, now=now)
-    tokens = await auth_service.issue_token_pair(db, kit=kit, auth_session=auth_session, now=now)
-    await db.commit()
-    return replace(tokens, device_token=kit.devices.renew(device_token, user.id))
+    return await auth_service.finish_api_login(
+        db, kit=kit, user=user, origin=origin, device_token=device_token
+    )
 
 
 async def verify_browser_login(
@@ -335,9 +333,9 @@ async def verify_browser_login(
         origin=origin,
         device_token=device_token,
     )
-    cookie = await auth_service.open_browser_session(db, kit=kit, user=user, origin=origin)
-    await db.commit()
-    return user, cookie, kit.devices.renew(device_token, user.id)
+    return await auth_service.finish_browser_login(
+        db, kit=kit, user=user, origin=origin, device_token=device_token
+    )
 
 
 async def pending_totp(db: AsyncSession, *, kit: AuthKit, user: User) -> TotpEnrolment | None:

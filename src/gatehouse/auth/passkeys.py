@@ -19,7 +19,7 @@ import hmac
 import json
 import secrets
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -421,11 +421,9 @@ async def login(
         origin=origin,
         device_token=device_token,
     )
-    now = utcnow()
-    auth_session = await auth_service.start_session(db, kit=kit, user=user, origin=origin, now=now)
-    tokens = await auth_service.issue_token_pair(db, kit=kit, auth_session=auth_session, now=now)
-    await db.commit()
-    return replace(tokens, device_token=kit.devices.renew(device_token, user.id))
+    return await auth_service.finish_api_login(
+        db, kit=kit, user=user, origin=origin, device_token=device_token
+    )
 
 
 async def browser_login(
@@ -448,6 +446,6 @@ async def browser_login(
         origin=origin,
         device_token=device_token,
     )
-    cookie = await auth_service.open_browser_session(db, kit=kit, user=user, origin=origin)
-    await db.commit()
-    return user, cookie, kit.devices.renew(device_token, user.id)
+    return await auth_service.finish_browser_login(
+        db, kit=kit, user=user, origin=origin, device_token=device_token
+    )

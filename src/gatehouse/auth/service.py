@@ -236,6 +236,20 @@ async def login(
     user = await authenticate(
         db, kit=kit, email=email, password=password, origin=origin, device_token=device_token
     )
+    return await finish_api_login(db, kit=kit, user=user, origin=origin, device_token=device_token)
+
+
+async def finish_api_login(
+    db: AsyncSession,
+    *,
+    kit: AuthKit,
+    user: User,
+    origin: RequestOrigin,
+    device_token: str | None,
+) -> IssuedTokens:
+    """For a `user` who passed every check: an API session with its first token pair,
+    committed, and the client's device token (the presented one when it is this
+    account's, else a new one)."""
     now = utcnow()
     auth_session = await start_session(db, kit=kit, user=user, origin=origin, now=now)
     tokens = await issue_token_pair(db, kit=kit, auth_session=auth_session, now=now)
@@ -376,6 +390,21 @@ async def start_browser_session(
         device_token=device_token,
         kind=SessionKind.BROWSER,
     )
+    return await finish_browser_login(
+        db, kit=kit, user=user, origin=origin, device_token=device_token
+    )
+
+
+async def finish_browser_login(
+    db: AsyncSession,
+    *,
+    kit: AuthKit,
+    user: User,
+    origin: RequestOrigin,
+    device_token: str | None,
+) -> tuple[User, str, str]:
+    """For a `user` who passed every check: a `browser` session, committed, its cookie
+    value (stored hashed) and the browser's device token."""
     cookie = await open_browser_session(db, kit=kit, user=user, origin=origin)
     await db.commit()
     return user, cookie, kit.devices.renew(device_token, user.id)
