@@ -29,7 +29,7 @@ lint: install-dev
 	$(VENV_BIN)/mypy
 
 test: lint
-	$(VENV_BIN)/pytest --cov
+	$(VENV_BIN)/pytest --cov -n 2 --dist worksteal
 
 # pip-audit over uv.lock with PyPI's advisory data (else OSV's): fails on a known
 # vulnerability; says "NOT AUDITED" (and does not fail) when no advisory data is reachable.
