@@ -18,7 +18,7 @@ from gatehouse.auth.throttle import ThrottlePolicy
 from gatehouse.chat.providers import make_chat_provider
 from gatehouse.core.clock import Clock
 from gatehouse.core.config import Settings, get_settings
-from gatehouse.core.db import make_engine, make_sessionmaker
+from gatehouse.core.db import KeyReader, make_engine, make_sessionmaker
 from gatehouse.core.docs import install_docs, openapi_url
 from gatehouse.core.errors import install_error_handlers
 from gatehouse.core.logging import configure_logging
@@ -70,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.key_reader = KeyReader(engine)
     app.state.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
     app.state.mail_backend = make_backend(settings)
     store = LimitStore.from_settings(settings, clock=app.state.clock)
@@ -102,6 +103,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                     await worker_task
         if app.state.redis is not None:
             await app.state.redis.aclose()
+        app.state.key_reader.close()
         await engine.dispose()
 
 

@@ -14,8 +14,8 @@ from gatehouse.auth import service as auth_service
 from gatehouse.auth.devices import DeviceTokenDep
 from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.limits import VERIFY
-from gatehouse.auth.service import Principal
-from gatehouse.core.db import DbDep, utcnow
+from gatehouse.auth.service import Caller, Principal
+from gatehouse.core.db import DbDep, KeyReaderDep, utcnow
 from gatehouse.core.errors import Forbidden, NotAuthenticated
 from gatehouse.core.origin import RequestOrigin
 from gatehouse.core.ratelimit import limiter_of
@@ -54,6 +54,20 @@ async def get_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_caller(
+    token: Annotated[str | None, Depends(bearer_scheme)], reader: KeyReaderDep, kit: AuthKitDep
+) -> Caller:
+    """The bearer token's caller, for routes that only need to know who asks: the checks of
+    `get_principal` with a read of a few columns, no ORM session (`auth_service.resolve_caller`)."""
+    if not token:
+        raise NotAuthenticated()
+    claims = kit.codec.decode_access_token(token)
+    return await auth_service.resolve_caller(reader, claims=claims, now=utcnow())
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
 async def get_current_user(principal: CurrentPrincipal) -> User:

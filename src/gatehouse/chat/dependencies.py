@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gatehouse.auth.dependencies import CurrentUser
+from gatehouse.auth.dependencies import CurrentCaller
+from gatehouse.auth.service import Caller
 from gatehouse.chat import service as chat_service
 from gatehouse.chat.exceptions import ConversationNotFound
 from gatehouse.chat.models import Conversation
@@ -14,23 +15,24 @@ from gatehouse.chat.providers.base import ChatProvider
 from gatehouse.core.db import DbDep
 from gatehouse.core.errors import Forbidden
 from gatehouse.core.ids import parse_id
-from gatehouse.users.models import User
 
 
-async def owned_conversation(conversation_id: str, user: CurrentUser, db: DbDep) -> Conversation:
+async def owned_conversation(
+    conversation_id: str, caller: CurrentCaller, db: DbDep
+) -> Conversation:
     """The caller's conversation of the path; anyone else's, or none, is 404."""
     return await chat_service.get_conversation(
         db,
-        owner_id=user.id,
+        owner_id=caller.id,
         conversation_id=parse_id(conversation_id, not_found=ConversationNotFound),
     )
 
 
-async def user_in_path(user_id: str, user: CurrentUser) -> User:
+async def user_in_path(user_id: str, caller: CurrentCaller) -> Caller:
     """The caller, when the path names the caller's own id; any other id is 403."""
-    if user_id != str(user.id):
+    if user_id != str(caller.id):
         raise Forbidden()
-    return user
+    return caller
 
 
 def _provider(request: Request) -> ChatProvider:
@@ -39,5 +41,5 @@ def _provider(request: Request) -> ChatProvider:
 
 
 OwnedConversation = Annotated[Conversation, Depends(owned_conversation)]
-UserInPath = Annotated[User, Depends(user_in_path)]
+UserInPath = Annotated[Caller, Depends(user_in_path)]
 ProviderDep = Annotated[ChatProvider, Depends(_provider)]

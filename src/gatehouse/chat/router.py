@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, status
 
-from gatehouse.auth.dependencies import CurrentUser
+from gatehouse.auth.dependencies import CurrentCaller
+from gatehouse.auth.service import Caller
 from gatehouse.chat import service as chat_service
 from gatehouse.chat.dependencies import OwnedConversation, ProviderDep, UserInPath
 from gatehouse.chat.exceptions import ConversationNotFound
@@ -31,7 +32,6 @@ from gatehouse.core.ids import parse_id
 from gatehouse.core.openapi import error_responses
 from gatehouse.core.pagination import Page, PageParamsDep
 from gatehouse.core.ratelimit import default_rate_limit
-from gatehouse.users.models import User
 
 router = APIRouter(
     tags=["chat"],
@@ -41,7 +41,7 @@ router = APIRouter(
 
 
 async def _chat(
-    data: ChatRequest, user: User, db: DbDep, provider: ChatProvider, settings: Settings
+    data: ChatRequest, caller: Caller, db: DbDep, provider: ChatProvider, settings: Settings
 ) -> ChatResponse:
     conversation_id = (
         parse_id(data.conversation_id, not_found=ConversationNotFound)
@@ -50,7 +50,7 @@ async def _chat(
     )
     result = await chat_service.chat(
         db,
-        owner_id=user.id,
+        owner_id=caller.id,
         provider=provider,
         message=data.message,
         conversation_id=conversation_id,
@@ -67,13 +67,13 @@ async def _chat(
 @router.post("/api/v1/chat", responses=error_responses(ConversationNotFound, ServiceUnavailable))
 async def chat(
     data: ChatRequest,
-    user: CurrentUser,
+    caller: CurrentCaller,
     db: DbDep,
     provider: ProviderDep,
     settings: SettingsDep,
 ) -> ChatResponse:
     """Talk to the task assistant. Leave `conversation_id` out to start a conversation."""
-    return await _chat(data, user, db, provider, settings)
+    return await _chat(data, caller, db, provider, settings)
 
 
 @router.post(
@@ -82,21 +82,21 @@ async def chat(
 )
 async def chat_as(
     data: ChatRequest,
-    user: UserInPath,
+    caller: UserInPath,
     db: DbDep,
     provider: ProviderDep,
     settings: SettingsDep,
 ) -> ChatResponse:
     """The same as /api/v1/chat; `user_id` must be the caller's own id (403 otherwise)."""
-    return await _chat(data, user, db, provider, settings)
+    return await _chat(data, caller, db, provider, settings)
 
 
 @router.get("/api/v1/conversations")
 async def list_conversations(
-    user: CurrentUser, db: DbDep, params: PageParamsDep
+    caller: CurrentCaller, db: DbDep, params: PageParamsDep
 ) -> Page[ConversationRead]:
     """Your conversations, most recently updated first."""
-    result = await chat_service.list_conversations(db, owner_id=user.id, params=params)
+    result = await chat_service.list_conversations(db, owner_id=caller.id, params=params)
     return Page.of(result, [ConversationRead.model_validate(c) for c in result.items])
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from gatehouse.auth.dependencies import CurrentUser
+from gatehouse.auth.dependencies import CurrentCaller
 from gatehouse.core.config import SettingsDep
 from gatehouse.core.db import DbDep
 from gatehouse.core.errors import InvalidToken, NotAuthenticated, RateLimited, ValidationFailed
@@ -28,7 +28,7 @@ router = APIRouter(
 
 @router.get("", responses=error_responses(ValidationFailed))
 async def list_tasks(
-    user: CurrentUser,
+    caller: CurrentCaller,
     db: DbDep,
     params: PageParamsDep,
     completed: bool | None = None,
@@ -37,7 +37,7 @@ async def list_tasks(
 ) -> Page[TaskRead]:
     """Your tasks, newest first by default. Null due dates sort last either way."""
     result = await task_service.list_tasks(
-        db, owner_id=user.id, params=params, completed=completed, q=q, sort=sort
+        db, owner_id=caller.id, params=params, completed=completed, q=q, sort=sort
     )
     return Page.of(result, [TaskRead.model_validate(task) for task in result.items])
 
@@ -48,11 +48,11 @@ async def list_tasks(
     responses=error_responses(TaskLimitReached, ValidationFailed),
 )
 async def create_task(
-    data: TaskCreate, user: CurrentUser, db: DbDep, response: Response, settings: SettingsDep
+    data: TaskCreate, caller: CurrentCaller, db: DbDep, response: Response, settings: SettingsDep
 ) -> TaskRead:
     """Add a task to your list (409 `TASK_LIMIT_REACHED` at TASKS_MAX_PER_USER tasks)."""
     task = await task_service.create_task(
-        db, owner_id=user.id, max_tasks=settings.TASKS_MAX_PER_USER, fields=data.model_dump()
+        db, owner_id=caller.id, max_tasks=settings.TASKS_MAX_PER_USER, fields=data.model_dump()
     )
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     return TaskRead.model_validate(task)

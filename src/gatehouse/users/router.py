@@ -10,6 +10,7 @@ from gatehouse.auth import invitations, mfa, profile
 from gatehouse.auth.dependencies import (
     AdminUser,
     AuthKitDep,
+    CurrentCaller,
     CurrentUser,
     OriginDep,
     PasswordConfirmationDep,
@@ -55,9 +56,9 @@ _ADMIN = [Depends(require_admin)]
 
 
 @router.get("/me")
-async def read_me(user: CurrentUser) -> UserRead:
+async def read_me(caller: CurrentCaller) -> UserRead:
     """The current user."""
-    return UserRead.model_validate(user)
+    return UserRead.model_validate(caller)
 
 
 @router.patch(
