@@ -126,13 +126,13 @@ async def test_a_key_read_sees_each_commit_at_once_and_leaves_no_transaction_ope
         user_id = await _new_user(other)
         row = await reader.first(_EMAIL_OF, {"user_id": user_id})
         assert row is not None
-        assert row.role == Role.USER
+        assert row[1] == Role.USER
         for role in (Role.ADMIN, Role.USER, Role.ADMIN):
             async with other.begin() as connection:
                 await connection.execute(update(User).where(User.id == user_id).values(role=role))
             row = await reader.first(_EMAIL_OF, {"user_id": user_id})
             assert row is not None
-            assert row.role == role
+            assert row[1] == role
         assert await reader.first(_EMAIL_OF, {"user_id": uuid.uuid4()}) is None
         if database_url.startswith("postgresql"):
             async with other.connect() as connection:

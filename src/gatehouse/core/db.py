@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, TypeVar, TypeVarTuple, cast
@@ -16,20 +18,17 @@ from sqlalchemy import (
     ColumnElement,
     CursorResult,
     DateTime,
-    Engine,
     MetaData,
     Result,
-    Row,
     Select,
     String,
     TypeDecorator,
     Uuid,
-    create_engine,
     event,
     update,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -37,7 +36,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
-from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry, SingletonThreadPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util import await_
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
@@ -281,55 +280,108 @@ def make_engine(
 Ts = TypeVarTuple("Ts")
 
 
+@dataclass(frozen=True, slots=True)
+class _LoopStatement:
+    """A select compiled once for SQLite, with SQLAlchemy's own conversions of its
+    parameters and columns (UUIDs as hex, UTC datetimes, enums, booleans)."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def compile(cls, statement: Select[*Ts], dialect: Dialect) -> _LoopStatement:
+        compiled = statement.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        return cls(
+            sql=compiled.string,
+            names=names,
+            defaults={name: compiled.binds[name].effective_value for name in names},
+            binds=tuple(
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                for name in names
+            ),
+            results=tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in statement.selected_columns
+            ),
+        )
+
+    def run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        values = []
+        for name, bind in zip(self.names, self.binds, strict=True):
+            value = params[name] if name in params else self.defaults[name]
+            values.append(bind(value) if bind is not None else value)
+        row = connection.execute(self.sql, values).fetchone()
+        if row is None:
+            return None
+        return tuple(
+            result(value) if result is not None else value
+            for result, value in zip(self.results, row, strict=True)
+        )
+
+
 class KeyReader:
     """Reads of a row or two by key on the hot path: the caller of every authenticated
     request (see `auth.service.resolve_caller`), without an ORM session or a transaction.
 
     PostgreSQL: the statement runs on a pooled connection in autocommit, one round trip
     (a session would add BEGIN and ROLLBACK). SQLite (a file): it runs right on the event
-    loop through a connection of the loop's own. An indexed read takes microseconds there,
-    less than handing it to aiosqlite's thread and back, and in WAL mode it does not wait
-    for writers; if the file is locked anyway (a checkpoint, say) for more than
-    SQLITE_LOOP_READ_BUSY_MS, the read goes through the async engine instead. Each read
-    sees what was committed before it, on every instance, so nothing is cached.
+    loop, compiled once, through a read-only sqlite3 connection of the loop's own. An
+    indexed read takes microseconds there, less than handing it to aiosqlite's thread and
+    back, and in WAL mode it does not wait for writers; if the file is locked anyway (a
+    checkpoint, say) for more than SQLITE_LOOP_READ_BUSY_MS, or the read fails, it goes
+    through the async engine instead. Each read sees what was committed before it, on
+    every instance, so nothing is cached.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._loop_engine: Engine | None = None
+        self._sqlite_path: str | None = None
+        self._sqlite: sqlite3.Connection | None = None
+        # by id(statement), with the statement itself, which keeps that id taken
+        self._compiled: dict[int, tuple[object, _LoopStatement]] = {}
         url = engine.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            self._loop_engine = create_engine(
-                url.set(drivername="sqlite"),
-                hide_parameters=True,
-                poolclass=SingletonThreadPool,
-                pool_size=1,
-                connect_args={"timeout": SQLITE_LOOP_READ_BUSY_MS / 1000},
-            )
-            event.listen(self._loop_engine, "connect", _sqlite_read_only)
+            self._sqlite_path = url.database
 
-    async def first(self, statement: Select[*Ts], params: dict[str, Any]) -> Row[*Ts] | None:
+    async def first(self, statement: Select[*Ts], params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row `statement` selects with `params`, or None."""
-        if self._loop_engine is not None:
+        if self._sqlite_path is not None:
             try:
-                with self._loop_engine.connect() as connection:
-                    return connection.execute(statement, params).first()
-            except OperationalError:
-                pass  # locked for longer than the loop may wait: read off the loop
+                return self._loop_statement(statement).run(self._loop_connection(), params)
+            except sqlite3.Error:
+                self.close()  # locked for longer than the loop may wait, or broken: off the loop
         async with self._engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             return (await autocommit.execute(statement, params)).first()
 
+    def _loop_statement(self, statement: Select[*Ts]) -> _LoopStatement:
+        cached = self._compiled.get(id(statement))
+        if cached is not None and cached[0] is statement:
+            return cached[1]
+        compiled = _LoopStatement.compile(statement, self._engine.dialect)
+        self._compiled[id(statement)] = (statement, compiled)
+        return compiled
+
+    def _loop_connection(self) -> sqlite3.Connection:
+        if self._sqlite is None:
+            connection = sqlite3.connect(
+                self._sqlite_path or "",
+                timeout=SQLITE_LOOP_READ_BUSY_MS / 1000,
+                isolation_level=None,  # autocommit: each read sees the latest commit
+                check_same_thread=False,  # closed at shutdown, perhaps from another thread
+            )
+            connection.execute("PRAGMA query_only=ON")
+            self._sqlite = connection
+        return self._sqlite
+
     def close(self) -> None:
-        if self._loop_engine is not None:
-            self._loop_engine.dispose()
-
-
-def _sqlite_read_only(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    """The loop's SQLite connection only reads (WAL mode is the file's, set by the engine)."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA query_only=ON")
-    cursor.close()
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
