@@ -222,8 +222,11 @@ def rate_limit(*rules: tuple[Limit, Identify]) -> Callable[[Request], Awaitable[
     """A dependency that counts the request against each `(limit, identify)` rule."""
 
     async def dependency(request: Request) -> None:
+        limiter = limiter_of(request)
+        if not limiter.enabled:
+            return  # nothing to count: skip identifying the client too
         hits = [(limit, await identify(request)) for limit, identify in rules]
-        await limiter_of(request).check(*hits)
+        await limiter.check(*hits)
 
     return dependency
 
