@@ -69,6 +69,15 @@ async def load_tasks(url: str, user_id: uuid.UUID, count: int) -> None:
                     for index in range(offset, min(count, offset + 10_000))
                 ]
                 await connection.execute(insert(Task), rows)
+            # Loaded around the service, so its kept count is set here, as the migration
+            # that introduced it does for tasks already there.
+            await connection.execute(
+                text(
+                    "INSERT INTO task_counts (user_id, total) SELECT user_id, count(*) "
+                    "FROM tasks WHERE user_id = :user_id GROUP BY user_id"
+                ),
+                {"user_id": user_id},
+            )
         async with engine.connect() as connection:
             await connection.execute(text("COMMIT"))
             await connection.execute(text("VACUUM ANALYZE tasks"))

@@ -27,6 +27,7 @@ from sqlalchemy import (
     event,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -139,6 +140,24 @@ async def claim_once(
         statement.values({column.key: at}).execution_options(synchronize_session=False)
     )
     return rowcount(result) == 1
+
+
+async def add_to_counter(
+    db: AsyncSession,
+    column: InstrumentedAttribute[int],
+    key: dict[str, Any],
+    delta: int,
+) -> None:
+    """Add `delta` to a counter column of the row with primary key `key`, creating the row
+    with `delta` when there is none: one INSERT ... ON CONFLICT DO UPDATE (PostgreSQL and
+    SQLite alike), atomic under concurrent writers (flushed with the transaction)."""
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    model = column.class_
+    statement = insert(model).values({**key, column.key: delta})
+    await db.execute(
+        statement.on_conflict_do_update(index_elements=list(key), set_={column.key: column + delta})
+    )
 
 
 class Base(DeclarativeBase):

@@ -73,10 +73,14 @@ def contains_pattern(text: str) -> str:
     return f"%{escape_like(text)}%"
 
 
-async def paginate(db: AsyncSession, statement: Select[Any], params: PageParams) -> PageResult[Any]:
-    """Run one page of an ordered, filtered SELECT and one COUNT over the same filter."""
-    counted = select(func.count()).select_from(statement.order_by(None).subquery())
-    total = int(await db.scalar(counted) or 0)
+async def paginate(
+    db: AsyncSession, statement: Select[Any], params: PageParams, *, total: int | None = None
+) -> PageResult[Any]:
+    """Run one page of an ordered, filtered SELECT and one COUNT over the same filter, or
+    none when the caller knows the `total` already (a kept counter)."""
+    if total is None:
+        counted = select(func.count()).select_from(statement.order_by(None).subquery())
+        total = int(await db.scalar(counted) or 0)
     if total == 0 or params.offset >= total:
         return PageResult(items=[], total=total, params=params)
     rows = await db.scalars(statement.limit(params.page_size).offset(params.offset))

@@ -53,3 +53,17 @@ class Task(TimestampMixin, Base):
     completed: Mapped[bool] = mapped_column(default=False)
     priority: Mapped[Priority] = mapped_column(StrEnumType(Priority, 8), default=Priority.MEDIUM)
     due_date: Mapped[date | None]
+
+
+class TaskCount(Base):
+    """How many tasks a user has. The tasks service, the only writer of tasks, changes it
+    beside each insert and delete in the same transaction, so the unfiltered list's total
+    is one row read, not a count over every task (bench/tasks.py); a user's deletion
+    takes the row with it."""
+
+    __tablename__ = "task_counts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    total: Mapped[int] = mapped_column(default=0)

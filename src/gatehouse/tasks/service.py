@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.core.db import utcnow
+from gatehouse.core.db import add_to_counter, utcnow
 from gatehouse.core.pagination import PageParams, PageResult, contains_pattern, paginate
 from gatehouse.tasks.exceptions import TaskLimitReached, TaskNotFound
-from gatehouse.tasks.models import DUE_DATE_MISSING, PRIORITY_RANK, Priority, Task
+from gatehouse.tasks.models import DUE_DATE_MISSING, PRIORITY_RANK, Priority, Task, TaskCount
 
 # Each sort ends with the id so pages never overlap or skip; null due dates sort last.
 # Every order is one an index serves, read forwards or backwards (see models.py).
@@ -49,7 +49,9 @@ async def list_tasks(
                 func.lower(Task.description).like(pattern, escape="\\"),
             )
         )
-    return await paginate(db, statement.order_by(*_TASK_ORDER[sort]), params)
+    # The unfiltered list's total is the kept counter, not a count over every task.
+    total = await count_tasks(db, owner_id=owner_id) if completed is None and not q else None
+    return await paginate(db, statement.order_by(*_TASK_ORDER[sort]), params, total=total)
 
 
 async def get_task(db: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
@@ -76,8 +78,9 @@ async def find_tasks_by_title(db: AsyncSession, *, owner_id: uuid.UUID, title: s
 
 
 async def count_tasks(db: AsyncSession, *, owner_id: uuid.UUID) -> int:
-    """How many tasks the owner has (one index range)."""
-    return int(await db.scalar(select(func.count()).where(Task.user_id == owner_id)) or 0)
+    """How many tasks the owner has (the kept counter: one row)."""
+    total = await db.scalar(select(TaskCount.total).where(TaskCount.user_id == owner_id))
+    return total or 0
 
 
 async def add_task(
@@ -109,6 +112,7 @@ async def add_task(
     )
     db.add(task)
     await db.flush()
+    await add_to_counter(db, TaskCount.total, {"user_id": owner_id}, 1)
     return task
 
 
@@ -125,6 +129,7 @@ async def delete_task(db: AsyncSession, *, task: Task) -> None:
     """Remove one of the caller's tasks (flushed)."""
     await db.delete(task)
     await db.flush()
+    await add_to_counter(db, TaskCount.total, {"user_id": task.user_id}, -1)
 
 
 # The use cases of the tasks API: each is one helper above, committed.
