@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -63,3 +65,35 @@ async def test_the_models_match_the_migrations(database_url: str) -> None:
         await engine.dispose()
     assert diff == []
     assert indexes >= EXPRESSION_INDEXES
+
+
+def test_the_head_read_without_alembic_is_alembics() -> None:
+    from alembic.script import ScriptDirectory
+
+    alembic_head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert migrate._head_from_files() == alembic_head
+    assert migrate.head_revision() == alembic_head
+
+
+def test_a_revision_file_not_spelled_in_literals_is_left_to_alembic(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.py"
+    plain.write_text('revision: str = "0002"\ndown_revision: str | None = "0001"\n')
+    merge = tmp_path / "merge.py"
+    merge.write_text('revision = "0003"\ndown_revision = ("0001", "0002")\n')
+    computed = tmp_path / "computed.py"
+    computed.write_text('revision = "0004"\ndown_revision = make_it()\n')
+    assert migrate._revisions_of(plain) == ("0002", "0001")
+    assert migrate._revisions_of(merge) == ("0003", ("0001", "0002"))
+    assert migrate._revisions_of(computed) is None
+
+
+async def test_the_current_revision_is_read_without_alembic(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            by_alembic = await connection.run_sync(
+                lambda c: MigrationContext.configure(c).get_current_revision()
+            )
+        assert await migrate.current_revision(engine) == by_alembic == migrate.head_revision()
+    finally:
+        await engine.dispose()

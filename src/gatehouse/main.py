@@ -11,7 +11,6 @@ from importlib.metadata import version
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from redis.asyncio import Redis
 
 from gatehouse.auth.kit import AuthKit
 from gatehouse.auth.throttle import ThrottlePolicy
@@ -71,7 +70,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.key_reader = KeyReader(engine)
-    app.state.redis = Redis.from_url(settings.REDIS_URL) if settings.REDIS_URL else None
+    app.state.redis = None
+    if settings.REDIS_URL:
+        from redis.asyncio import Redis  # deferred: ~17 MB, and only with REDIS_URL
+
+        app.state.redis = Redis.from_url(settings.REDIS_URL)
     app.state.mail_backend = make_backend(settings)
     store = LimitStore.from_settings(settings, clock=app.state.clock)
     app.state.limiter = RateLimiter(settings, store)

@@ -19,29 +19,14 @@ import hmac
 import json
 import secrets
 import uuid
+from base64 import urlsafe_b64decode, urlsafe_b64encode
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from gatehouse.audit import service as audit_service
 from gatehouse.auth import service as auth_service
@@ -62,12 +47,24 @@ from gatehouse.sessions.models import SessionKind
 from gatehouse.users import service as users_service
 from gatehouse.users.models import User
 
+if TYPE_CHECKING:
+    from webauthn.helpers.structs import PublicKeyCredentialDescriptor
+
 CHALLENGE_TTL = timedelta(minutes=5)
 TIMEOUT_MS = 300_000
 CHALLENGE_BYTES = 64
 RP_NAME = "Gatehouse"
 DEFAULT_NAME = "Passkey"
-_TRANSPORTS = {item.value for item in AuthenticatorTransport}
+
+
+# py_webauthn (with pyOpenSSL and pyasn1: ~12 MB, ~0.3 s) is imported by the functions of a
+# ceremony, not at start; its two base64url helpers are these.
+def bytes_to_base64url(val: bytes) -> str:
+    return urlsafe_b64encode(val).decode("utf-8").rstrip("=")
+
+
+def base64url_to_bytes(val: str) -> bytes:
+    return urlsafe_b64decode(f"{val}===")  # as py_webauthn: padding is optional
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +165,14 @@ async def registration_options(db: AsyncSession, *, kit: AuthKit, user: User) ->
     rp = relying_party(kit.settings)
     existing = await list_passkeys(db, user_id=user.id)
     challenge = await _new_challenge(db, purpose=PasskeyPurpose.REGISTER, user_id=user.id)
+    from webauthn import generate_registration_options, options_to_json  # see above
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     options = generate_registration_options(
         rp_id=rp.id,
         rp_name=RP_NAME,
@@ -194,7 +199,10 @@ def _transports(credential: dict[str, Any]) -> list[str]:
     found = response.get("transports") if isinstance(response, dict) else None
     if not isinstance(found, list):
         return []
-    return [item for item in found if isinstance(item, str) and item in _TRANSPORTS]
+    from webauthn.helpers.structs import AuthenticatorTransport  # see above
+
+    known = {item.value for item in AuthenticatorTransport}
+    return [item for item in found if isinstance(item, str) and item in known]
 
 
 async def register(
@@ -212,6 +220,9 @@ async def register(
         await db.commit()
         raise PasskeyRegistrationFailed("The registration challenge is unknown, used or expired")
     rp = relying_party(kit.settings)
+    from webauthn import verify_registration_response  # see above
+    from webauthn.helpers.exceptions import WebAuthnException
+
     try:
         verified = verify_registration_response(
             credential=credential,
@@ -275,6 +286,12 @@ async def login_options(db: AsyncSession, *, kit: AuthKit, email: str | None) ->
     """Request options. Without an email: any discoverable passkey (empty
     allowCredentials). With one: that account's passkeys, or a made-up stable one when it
     has none (or does not exist), so the answer does not tell."""
+    from webauthn import generate_authentication_options, options_to_json  # see above
+    from webauthn.helpers.structs import (
+        PublicKeyCredentialDescriptor,
+        UserVerificationRequirement,
+    )
+
     user = await users_service.find_user_by_email(db, email=email) if email else None
     allowed: list[PublicKeyCredentialDescriptor] = []
     if email:
@@ -351,6 +368,9 @@ async def _authenticate(
         if mfa_challenge is None:
             failure = "The mfa_token is unknown, used, expired or another account's"
     if failure is None:
+        from webauthn import verify_authentication_response  # see above
+        from webauthn.helpers.exceptions import WebAuthnException
+
         try:
             verified = verify_authentication_response(
                 credential=credential,

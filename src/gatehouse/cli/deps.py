@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 deps_app = typer.Typer(no_args_is_help=True, help="The project's dependencies.")
 
@@ -38,6 +36,9 @@ def deps_check(
     if as_json:
         print(report.to_json())
     else:
+        from rich.console import Console  # deferred: only this command's output needs rich
+        from rich.table import Table
+
         table = Table(title=f"dependencies of {file}")
         for column in ("name", "wants", "installed", "state", "latest", "from"):
             table.add_column(column)

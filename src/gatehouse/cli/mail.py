@@ -8,8 +8,6 @@ import signal
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from gatehouse.cli.common import load_settings, open_database
 
@@ -66,6 +64,9 @@ def mail_status() -> None:
             return await mail_service.status(db)
 
     result = asyncio.run(count())
+    from rich.console import Console  # deferred: `gatehouse serve` does not need rich
+    from rich.table import Table
+
     table = Table(title="mail outbox")
     for column in ("pending", "sent", "failed"):
         table.add_column(column, justify="right")

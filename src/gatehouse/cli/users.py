@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 from gatehouse.cli.common import fail, load_settings, open_database
 from gatehouse.core.errors import AppError
@@ -69,6 +70,8 @@ def users_create(
 
 
 def _user_table(users: list[Any], title: str) -> Table:
+    from rich.table import Table  # deferred: `gatehouse serve` does not need rich
+
     table = Table(title=title)
     for column in ("id", "email", "name", "role", "active", "verified", "created"):
         table.add_column(column)
@@ -104,6 +107,8 @@ def users_list(
             return list(result.items), result.total
 
     users, total = asyncio.run(fetch())
+    from rich.console import Console  # deferred, as in _user_table
+
     Console().print(_user_table(users, f"users (page {page}, {len(users)} of {total})"))
 
 

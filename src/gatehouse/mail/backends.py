@@ -8,7 +8,6 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
-import aiosmtplib
 import anyio
 import anyio.to_thread
 
@@ -65,6 +64,8 @@ class SmtpBackend:
         self.settings = settings
 
     async def send(self, message: EmailMessage) -> None:
+        import aiosmtplib  # deferred: only the SMTP backend sends with it
+
         settings = self.settings
         await aiosmtplib.send(
             message,

@@ -13,7 +13,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
-from segno import make_qr
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.auth import mfa
@@ -50,6 +49,8 @@ ALREADY_ON = "The second factor is on already."
 def qr_svg(uri: str) -> Markup:
     """The QR code of `uri` as inline SVG: dark modules on a white square with its quiet
     zone, so that it scans in the dark theme too."""
+    from segno import make_qr  # deferred: only an enrolment draws a QR code
+
     svg = make_qr(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", svgclass="qr")
     return Markup(svg)  # noqa: S704 - segno's own markup of a URI we built
 

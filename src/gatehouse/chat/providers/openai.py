@@ -12,14 +12,15 @@ from __future__ import annotations
 import json
 import logging
 from functools import cache
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from gatehouse.chat.providers.base import HistoryItem, Turn
 from gatehouse.chat.tools import TOOLS
 from gatehouse.core.config import Settings
 from gatehouse.core.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class OpenAIAssistant:
     async def _complete(
         self, client: httpx.AsyncClient, messages: list[dict[str, Any]]
     ) -> dict[str, Any]:
+        import httpx  # deferred: ~6 MB with its CLI's rich, and only with a model configured
+
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
             response = await client.post(
@@ -111,6 +114,8 @@ class OpenAIAssistant:
             *_history_messages(turn.history),
             {"role": "user", "content": turn.message},
         ]
+        import httpx  # deferred, as in _complete
+
         async with httpx.AsyncClient(timeout=self.timeout) as client:
             for _ in range(MAX_ROUNDS):
                 message = await self._complete(client, messages)
