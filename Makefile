@@ -40,8 +40,13 @@ format: install-dev
 	$(VENV_BIN)/ruff check --fix src clients examples tests migrations bench scripts
 	$(VENV_BIN)/ruff format src clients examples tests migrations bench scripts
 
+# Issue 13's measurements, each printing ours beside a baseline of the same run:
+# /users/me, login, chat and workers (auth.py), a task page at 100k tasks (tasks.py, on
+# PostgreSQL), start-up and memory (startup.py).
 bench: install-dev
 	$(VENV_BIN)/python bench/auth.py $(BENCH_ARGS)
+	$(VENV_BIN)/python bench/tasks.py
+	$(VENV_BIN)/python bench/startup.py
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache .coverage .coverage.*

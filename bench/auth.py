@@ -45,6 +45,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PEERS_VENV = ROOT / ".bench" / "peers"
 SERVER_CORE, LOAD_CORE = "0", "1"
+ASYNCIO_ROW = "Gatehouse (SQLite), `serve --loop asyncio`"
 PASSWORD = "bench password that is long enough"
 EMAIL = "bench@example.com"
 SECRET = "bench-secret-key-0123456789-0123456789"
@@ -88,8 +89,9 @@ def wrk(
     seconds: float,
     headers: dict[str, str] | None = None,
     script: Path | None = None,
+    cores: str = LOAD_CORE,
 ) -> Load:
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s"]
+    command = ["taskset", "-c", cores, "wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s"]
     command += ["--latency", "--timeout", "10s"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
@@ -134,10 +136,12 @@ class Server:
 
 
 @contextmanager
-def serving(server: Server, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def serving(
+    server: Server, port: int, log: Path, *, cores: str = SERVER_CORE, extra: tuple[str, ...] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
     started = time.perf_counter()
     process = subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, *server.command, "--port", str(port)],  # noqa: S607
+        ["taskset", "-c", cores, *server.command, "--port", str(port), *extra],  # noqa: S607
         cwd=server.cwd,
         env={**os.environ, **server.env},
         stdout=subprocess.DEVNULL,
@@ -169,6 +173,7 @@ def gatehouse(name: str, database_url: str, workdir: Path) -> Server:
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET,
         "RATE_LIMIT_ENABLED": "false",
+        "TASKS_MAX_PER_USER": "10000000",  # the task and chat loads add that many
     }
     subprocess.run(
         [sys.executable, "-m", "gatehouse", "db", "upgrade"],
@@ -210,6 +215,12 @@ def gatehouse_token(port: int) -> str:
     headers = {"Content-Type": "application/json"}
     status, _ = call(port, "POST", "/api/v1/auth/register", body, headers)
     assert status == 201, status
+    return gatehouse_login(port)
+
+
+def gatehouse_login(port: int) -> str:
+    body = json.dumps({"email": EMAIL, "password": PASSWORD}).encode()
+    headers = {"Content-Type": "application/json"}
     status, answer = call(port, "POST", "/api/v1/auth/login", body, headers)
     assert status == 200, status
     return str(json.loads(answer)["access_token"])
@@ -285,6 +296,10 @@ class Row:
     me_during: list[Load] = field(default_factory=list)
     start_s: list[float] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
+    task_post: list[Load] = field(default_factory=list)
+    chat_add: list[Load] = field(default_factory=list)
+    one_worker: list[Load] = field(default_factory=list)
+    two_workers: list[Load] = field(default_factory=list)
 
 
 def median(values: list[float]) -> float:
@@ -319,6 +334,8 @@ def measure(server: Server, row: Row, token: str, port: int, seconds: float) -> 
         )
         # One core given; verified just before and just after the logins, on their core.
         row.ceiling.append(2 / (before + seconds_per_verify(server)))
+    if server.name == ASYNCIO_ROW:
+        return  # the loop's effect on /users/me is the point of this row
     if server.name.startswith("Gatehouse"):
         row.me_idle.append(wrk(port, server.me_path, connections=8, seconds=seconds, headers=auth))
         logins = subprocess.Popen(
@@ -333,6 +350,41 @@ def measure(server: Server, row: Row, token: str, port: int, seconds: float) -> 
             wrk(port, server.me_path, connections=8, seconds=seconds, headers=auth)
         )
         logins.wait()
+        # Adding a task: the API's POST beside the built-in chat ("add a task to ..."), which
+        # also stores the conversation's two messages and the tool call.
+        for loads, path, body in (
+            (row.task_post, "/api/v1/tasks", {"title": "buy milk"}),
+            (row.chat_add, "/api/v1/chat", {"message": "add a task to buy milk"}),
+        ):
+            script = lua_post(
+                server_workdir(server),
+                path.strip("/").replace("/", "-"),
+                json.dumps(body),
+                "application/json",
+            )
+            loads.append(
+                wrk(port, path, connections=16, seconds=seconds, headers=auth, script=script)
+            )
+
+
+def server_workdir(server: Server) -> Path:
+    return server.login_script.parent
+
+
+def measure_workers(server: Server, row: Row, workdir: Path, seconds: float) -> None:
+    """`/users/me` with the server given both cores, as one worker and as two (wrk shares
+    the cores, the same way in both)."""
+    for workers, loads in ((1, row.one_worker), (2, row.two_workers)):
+        port = free_port()
+        log = workdir / f"workers-{workers}-{port}.log"
+        extra = ("--workers", str(workers))
+        with serving(server, port, log, cores=f"{SERVER_CORE},{LOAD_CORE}", extra=extra):
+            auth = {"Authorization": f"Bearer {gatehouse_login(port)}"}
+            both = f"{SERVER_CORE},{LOAD_CORE}"
+            wrk(port, server.me_path, connections=64, seconds=2, headers=auth, cores=both)
+            loads.append(
+                wrk(port, server.me_path, connections=64, seconds=seconds, headers=auth, cores=both)
+            )
 
 
 def fmt(value: float, digits: int = 0) -> str:
@@ -379,6 +431,24 @@ def report(rows: dict[str, Row], runs: int, seconds: float) -> None:
                 f"{name}: start to a 200 on /health (migrated database) {median(row.start_s):.2f} s, "
                 f"RSS after start {median(row.rss_mb):.0f} MB"
             )
+    print()
+    print(
+        "| server | POST /api/v1/tasks req/s | chat adds a task, req/s | chat ÷ POST, time "
+        "per task | /users/me, 1 worker on 2 cores | 2 workers | 2 ÷ 1 |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for name, row in rows.items():
+        if not row.task_post:
+            continue
+        post = median([load.rps for load in row.task_post])
+        chat = median([load.rps for load in row.chat_add])
+        one = median([load.rps for load in row.one_worker])
+        two = median([load.rps for load in row.two_workers])
+        errors = sum(load.errors for load in row.task_post + row.chat_add + row.two_workers)
+        print(
+            f"| {name} | {post:.0f} | {chat:.0f} | {post / chat:.2f} x | {fmt(one)} | {fmt(two)} "
+            f"| {fmt(two / one, 2)} x |" + (f" {errors} errors" if errors else "")
+        )
 
 
 def main() -> None:
@@ -400,27 +470,39 @@ def main() -> None:
     rows: dict[str, Row] = {}
     workdir = Path(tempfile.mkdtemp(prefix="gatehouse-bench-"))
     try:
-        with contextlib.ExitStack() as stack:
+        with contextlib.ExitStack() as database:
             postgres_url = None
             if not args.no_postgres:
-                postgres_url = stack.enter_context(postgres_database(args.postgres_url))
-            running = [
-                (server, kind, stack.enter_context(started(server, kind, workdir)))
-                for server, kind in servers_of(args, workdir, postgres_url)
+                postgres_url = database.enter_context(postgres_database(args.postgres_url))
+            with contextlib.ExitStack() as stack:
+                running = [
+                    (server, kind, stack.enter_context(started(server, kind, workdir)))
+                    for server, kind in servers_of(args, workdir, postgres_url)
+                ]
+                # Every server is up (idle ones cost nothing); each run measures them in
+                # turn, so a change in the machine's load between runs touches every row alike.
+                for run in range(args.runs):
+                    for server, _kind, (port, token) in running:
+                        print(f"run {run + 1}: {server.name} ...", file=sys.stderr)
+                        row = rows.setdefault(server.name, Row())
+                        measure(server, row, token, port, args.seconds)
+            # One and two workers need both cores: measured once the others have stopped.
+            gatehouses = [
+                server
+                for server, kind in servers_of(args, workdir, postgres_url, peers=False)
+                if kind == "gatehouse" and server.name != ASYNCIO_ROW
             ]
-            # Every server is up (idle ones cost nothing); each run measures them in turn,
-            # so a change in the machine's load between runs touches every row alike.
             for run in range(args.runs):
-                for server, _kind, (port, token) in running:
-                    print(f"run {run + 1}: {server.name} ...", file=sys.stderr)
-                    measure(server, rows.setdefault(server.name, Row()), token, port, args.seconds)
+                for server in gatehouses:
+                    print(f"run {run + 1}: {server.name}, 1 and 2 workers ...", file=sys.stderr)
+                    measure_workers(server, rows[server.name], workdir, args.seconds)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report(rows, args.runs, args.seconds)
 
 
 def servers_of(
-    args: argparse.Namespace, workdir: Path, postgres_url: str | None
+    args: argparse.Namespace, workdir: Path, postgres_url: str | None, *, peers: bool = True
 ) -> list[tuple[Server, str]]:
     servers: list[tuple[Server, str]] = []
     bare = Server(
@@ -433,7 +515,7 @@ def servers_of(
         verify_command=[],
     )
     servers.append((bare, "bare"))
-    if not args.no_peers:
+    if peers and not args.no_peers:
         python = ensure_peers_venv()
         peer = Server(
             name="fastapi-users 15 (its documented SQLAlchemy example)",
@@ -464,6 +546,12 @@ def servers_of(
             "gatehouse",
         )
     )
+    if peers:  # the same on the asyncio loop: fewer requests per second, a shorter tail
+        on_asyncio = gatehouse(
+            ASYNCIO_ROW, f"sqlite+aiosqlite:///{workdir / 'gatehouse-asyncio.db'}", workdir
+        )
+        on_asyncio.command += ["--loop", "asyncio"]
+        servers.append((on_asyncio, "gatehouse"))
     if postgres_url is not None:
         servers.append((gatehouse("Gatehouse on PostgreSQL", postgres_url, workdir), "gatehouse"))
     return servers

@@ -21,15 +21,17 @@ def free_port() -> int:
 
 
 class ServerStarter:
-    """`start(port=None, **env)` starts `gatehouse serve` with some environment (on `port`,
-    or a free one) and returns its base URL; `stop(base_url)` stops that one by its PID
+    """`start(port=None, serve_args=(), **env)` starts `gatehouse serve` (with `serve_args`)
+    with some environment (on `port`, or a free one) and returns its base URL; `stop(base_url)` stops that one by its PID
     (to restart it on the same port, say). Whatever still runs is stopped at teardown."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def __call__(self, port: int | None = None, **env: str) -> str:
+    def __call__(
+        self, port: int | None = None, *, serve_args: tuple[str, ...] = (), **env: str
+    ) -> str:
         tmp_path = self.tmp_path
         port = port or free_port()
         log = (tmp_path / f"server-{port}.log").open("ab")
@@ -43,6 +45,7 @@ class ServerStarter:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                *serve_args,
             ],
             cwd=tmp_path,
             env={**os.environ, "ARGON2_MEMORY_COST_KIB": "1024", "ARGON2_TIME_COST": "1", **env},

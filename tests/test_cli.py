@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
@@ -17,6 +18,7 @@ from gatehouse.cli import app
 from gatehouse.core.db import make_sessionmaker
 from gatehouse.users.models import User
 from gatehouse.users.service import find_user_by_email
+from tests.servers import ServerStarter
 
 runner = CliRunner()
 
@@ -149,6 +151,22 @@ def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
     assert upgraded.returncode == 0, upgraded.stderr
     current = _run(["db", "current"], env, tmp_path)
     assert f"current: {migrate.head_revision()}" in current.stdout
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_serve_runs_on_the_event_loop_asked_for(
+    tmp_path: Path, loop: str, start_server: ServerStarter
+) -> None:
+    base_url = start_server(
+        serve_args=("--loop", loop),
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}",
+        ENVIRONMENT="development",
+        MAIL_WORKER_ENABLED="false",
+    )
+    assert httpx.get(f"{base_url}/health", timeout=10).status_code == 200
+    refused = _run(["serve", "--loop", "trio", "--port", "1"], {}, tmp_path)
+    assert refused.returncode == 2
+    assert "trio" in refused.stderr
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "::"])  # noqa: S104 (what is refused)
