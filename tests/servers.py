@@ -21,17 +21,18 @@ def free_port() -> int:
 
 
 class ServerStarter:
-    """`start(port=None, serve_args=(), **env)` starts `gatehouse serve` (with `serve_args`)
-    with some environment (on `port`, or a free one) and returns its base URL; `stop(base_url)` stops that one by its PID
+    """`start(port=None, **env)` starts `gatehouse serve` with some environment (on `port`,
+    or a free one; `start.with_args(serve_args, ...)` adds options to `serve`) and returns its base URL; `stop(base_url)` stops that one by its PID
     (to restart it on the same port, say). Whatever still runs is stopped at teardown."""
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
-    def __call__(
-        self, port: int | None = None, *, serve_args: tuple[str, ...] = (), **env: str
-    ) -> str:
+    def __call__(self, port: int | None = None, **env: str) -> str:
+        return self.with_args((), port, **env)
+
+    def with_args(self, serve_args: tuple[str, ...], port: int | None = None, **env: str) -> str:
         tmp_path = self.tmp_path
         port = port or free_port()
         log = (tmp_path / f"server-{port}.log").open("ab")

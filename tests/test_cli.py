@@ -157,8 +157,8 @@ def test_db_upgrade_then_serve_accepts_the_schema(tmp_path: Path) -> None:
 def test_serve_runs_on_the_event_loop_asked_for(
     tmp_path: Path, loop: str, start_server: ServerStarter
 ) -> None:
-    base_url = start_server(
-        serve_args=("--loop", loop),
+    base_url = start_server.with_args(
+        ("--loop", loop),
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'loop.db'}",
         ENVIRONMENT="development",
         MAIL_WORKER_ENABLED="false",
