@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, TypeVar, TypeVarTuple, cast
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, TypeVarTuple, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import (
@@ -27,7 +27,6 @@ from sqlalchemy import (
     event,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
@@ -42,6 +41,10 @@ from sqlalchemy.util import await_
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
 from gatehouse.core.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import dml as postgresql_dml
+    from sqlalchemy.dialects.sqlite import dml as sqlite_dml
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -151,10 +154,19 @@ async def add_to_counter(
     """Add `delta` to a counter column of the row with primary key `key`, creating the row
     with `delta` when there is none: one INSERT ... ON CONFLICT DO UPDATE (PostgreSQL and
     SQLite alike), atomic under concurrent writers (flushed with the transaction)."""
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # The dialect's own INSERT (for ON CONFLICT), imported on first use: a SQLite service
+    # never loads PostgreSQL's.
     model = column.class_
-    statement = insert(model).values({**key, column.key: delta})
+    values = {**key, column.key: delta}
+    statement: postgresql_dml.Insert | sqlite_dml.Insert
+    if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        statement = postgresql.insert(model).values(values)
+    else:
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(model).values(values)
     await db.execute(
         statement.on_conflict_do_update(index_elements=list(key), set_={column.key: column + delta})
     )
