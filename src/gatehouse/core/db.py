@@ -7,7 +7,7 @@ import sqlite3
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -28,8 +28,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -312,9 +313,10 @@ Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True, slots=True)
-class _LoopStatement:
-    """A select compiled once for SQLite, with SQLAlchemy's own conversions of its
-    parameters and columns (UUIDs as hex, UTC datetimes, enums, booleans)."""
+class _CompiledRead:
+    """A select compiled once for the engine's dialect, with SQLAlchemy's own conversions of
+    its parameters and columns (UUIDs, UTC datetimes, enums, booleans), to run on the
+    driver's connection itself."""
 
     sql: str
     names: tuple[str, ...]
@@ -323,7 +325,7 @@ class _LoopStatement:
     results: tuple[Callable[[Any], Any] | None, ...]
 
     @classmethod
-    def compile(cls, statement: Select[*Ts], dialect: Dialect) -> _LoopStatement:
+    def compile(cls, statement: Select[*Ts], dialect: Dialect) -> _CompiledRead:
         compiled = statement.compile(dialect=dialect)
         names = tuple(compiled.positiontup or ())
         return cls(
@@ -340,12 +342,14 @@ class _LoopStatement:
             ),
         )
 
-    def run(self, connection: sqlite3.Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    def values(self, params: dict[str, Any]) -> list[Any]:
         values = []
         for name, bind in zip(self.names, self.binds, strict=True):
             value = params[name] if name in params else self.defaults[name]
             values.append(bind(value) if bind is not None else value)
-        row = connection.execute(self.sql, values).fetchone()
+        return values
+
+    def row(self, row: Sequence[Any] | None) -> tuple[Any, ...] | None:
         if row is None:
             return None
         return tuple(
@@ -354,18 +358,35 @@ class _LoopStatement:
         )
 
 
+def _lost_asyncpg_connection(exc: Exception) -> bool:
+    """Whether asyncpg's `exc` means the connection is gone or unusable (the server went
+    away, is shutting down, or the statement timed out mid-protocol)."""
+    import asyncpg  # on PostgreSQL only: a SQLite service never loads it
+
+    return isinstance(
+        exc,
+        OSError
+        | TimeoutError
+        | asyncpg.InterfaceError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.AdminShutdownError,
+    )
+
+
 class KeyReader:
     """Reads of a row or two by key on the hot path: the caller of every authenticated
     request (see `auth.service.resolve_caller`), without an ORM session or a transaction.
 
-    PostgreSQL: the statement runs on a pooled connection in autocommit, one round trip
-    (a session would add BEGIN and ROLLBACK). SQLite (a file): it runs right on the event
-    loop, compiled once, through a read-only sqlite3 connection of the loop's own. An
-    indexed read takes microseconds there, less than handing it to aiosqlite's thread and
-    back, and in WAL mode it does not wait for writers; if the file is locked anyway (a
-    checkpoint, say) for more than SQLITE_LOOP_READ_BUSY_MS, or the read fails, it goes
-    through the async engine instead. Each read sees what was committed before it, on
-    every instance, so nothing is cached.
+    The statement is compiled once (`_CompiledRead`) and run on the driver's connection.
+    PostgreSQL: a pooled asyncpg connection, outside any transaction, one round trip (a
+    session would add BEGIN and ROLLBACK). SQLite (a file): right on the event loop,
+    through a read-only sqlite3 connection of the loop's own. An indexed read takes
+    microseconds there, less than handing it to aiosqlite's thread and back, and in WAL
+    mode it does not wait for writers; if the file is locked anyway (a checkpoint, say) for
+    more than SQLITE_LOOP_READ_BUSY_MS, or the read fails, it goes through the async
+    engine instead. Each read sees what was committed before it, on every instance, so
+    nothing is cached.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -373,27 +394,51 @@ class KeyReader:
         self._sqlite_path: str | None = None
         self._sqlite: sqlite3.Connection | None = None
         # by id(statement), with the statement itself, which keeps that id taken
-        self._compiled: dict[int, tuple[object, _LoopStatement]] = {}
+        self._compiled: dict[int, tuple[object, _CompiledRead]] = {}
         url = engine.url
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             self._sqlite_path = url.database
+        self._asyncpg = url.get_driver_name() == "asyncpg"
 
     async def first(self, statement: Select[*Ts], params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row `statement` selects with `params`, or None."""
         if self._sqlite_path is not None:
+            read = self._compile(statement)
             try:
-                return self._loop_statement(statement).run(self._loop_connection(), params)
+                cursor = self._loop_connection().execute(read.sql, read.values(params))
+                return read.row(cursor.fetchone())
             except sqlite3.Error:
                 self.close()  # locked for longer than the loop may wait, or broken: off the loop
         async with self._engine.connect() as connection:
+            if self._asyncpg:
+                return await self._first_on_asyncpg(connection, self._compile(statement), params)
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             return (await autocommit.execute(statement, params)).first()
 
-    def _loop_statement(self, statement: Select[*Ts]) -> _LoopStatement:
+    @staticmethod
+    async def _first_on_asyncpg(
+        connection: AsyncConnection, read: _CompiledRead, params: dict[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """`read` on the pooled connection's asyncpg connection. A failure that lost the
+        connection is the dialect's (an invalidated OperationalError: 503, and the pool
+        drops the connection), as it would be through SQLAlchemy."""
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        try:
+            row = await driver.fetchrow(read.sql, *read.values(params))
+        except Exception as exc:
+            if not _lost_asyncpg_connection(exc):
+                raise
+            await connection.invalidate(exc)
+            raise OperationalError(
+                read.sql, None, exc, hide_parameters=True, connection_invalidated=True
+            ) from exc
+        return read.row(row)
+
+    def _compile(self, statement: Select[*Ts]) -> _CompiledRead:
         cached = self._compiled.get(id(statement))
         if cached is not None and cached[0] is statement:
             return cached[1]
-        compiled = _LoopStatement.compile(statement, self._engine.dialect)
+        compiled = _CompiledRead.compile(statement, self._engine.dialect)
         self._compiled[id(statement)] = (statement, compiled)
         return compiled
 
