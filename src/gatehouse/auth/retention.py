@@ -7,13 +7,10 @@ stay until then, since presenting it again is how reuse is detected.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gatehouse.auth.models import MfaChallenge, OneTimeToken, PasskeyChallenge, RefreshToken
-from gatehouse.core.retention import BatchCallback, PurgeRule, TableStats, purge, table_stats
+from gatehouse.core.retention import PurgeRule, TableStats, table_stats
 
 RULES = (
     PurgeRule(RefreshToken, RefreshToken.expires_at),
@@ -21,27 +18,6 @@ RULES = (
     PurgeRule(MfaChallenge, MfaChallenge.expires_at),
     PurgeRule(PasskeyChallenge, PasskeyChallenge.expires_at),
 )
-
-
-async def purge_tokens(
-    db: AsyncSession,
-    *,
-    before: datetime,
-    batch_size: int,
-    dry_run: bool = False,
-    on_batch: BatchCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> int:
-    """Delete tokens and challenges that expired before `before`, in batches."""
-    return await purge(
-        db,
-        RULES,
-        before=before,
-        batch_size=batch_size,
-        dry_run=dry_run,
-        on_batch=on_batch,
-        should_stop=should_stop,
-    )
 
 
 async def token_stats(db: AsyncSession) -> dict[str, TableStats]:

@@ -3,39 +3,17 @@ Pending messages and those that failed for good stay (`gatehouse mail retry`).""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gatehouse.core.retention import BatchCallback, PurgeRule, TableStats, purge, table_stats
+from gatehouse.core.retention import PurgeRule, TableStats, table_stats
 from gatehouse.mail.models import OutboxMessage
 
 # ix_mail_outbox_due leads with sent_at: the batch's select is a range scan of it.
 RULES = (PurgeRule(OutboxMessage, OutboxMessage.sent_at),)
-
-
-async def purge_mail(
-    db: AsyncSession,
-    *,
-    before: datetime,
-    batch_size: int,
-    dry_run: bool = False,
-    on_batch: BatchCallback | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> int:
-    """Delete messages delivered before `before`, in batches."""
-    return await purge(
-        db,
-        RULES,
-        before=before,
-        batch_size=batch_size,
-        dry_run=dry_run,
-        on_batch=on_batch,
-        should_stop=should_stop,
-    )
 
 
 async def mail_stats(db: AsyncSession) -> dict[str, TableStats]:

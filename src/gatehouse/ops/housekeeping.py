@@ -1,8 +1,9 @@
 """Housekeeping: the retention purge of every domain, composed, and its schedule.
 
-Each domain owns its purge (sessions, tokens, mail, audit); this module runs them with the
-configured retention, records what the tables hold for /metrics, and takes a lease row
-so that, with any number of `gatehouse worker` processes, each pass runs once.
+Each domain names what may go (the RULES of its retention module: sessions, tokens, mail,
+audit); this module purges them with the configured retention (core.retention's batched
+DELETE), records what the tables hold for /metrics, and takes a lease row so that, with
+any number of `gatehouse worker` processes, each pass runs once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from gatehouse.audit import retention as audit_retention
 from gatehouse.auth import retention as auth_retention
 from gatehouse.core.config import Settings
 from gatehouse.core.db import rowcount, utcnow
-from gatehouse.core.retention import BatchCallback, TableStats, cutoff
+from gatehouse.core.retention import PurgeRule, TableStats, cutoff, purge
 from gatehouse.mail import retention as mail_retention
 from gatehouse.ops.models import HousekeepingLease
 from gatehouse.sessions import retention as session_retention
@@ -34,31 +35,18 @@ logger = logging.getLogger(__name__)
 LEASE_NAME = "retention"
 
 
-class PurgeFunction(Protocol):
-    def __call__(
-        self,
-        db: AsyncSession,
-        *,
-        before: datetime,
-        batch_size: int,
-        dry_run: bool = False,
-        on_batch: BatchCallback | None = None,
-        should_stop: Callable[[], bool] | None = None,
-    ) -> Awaitable[int]: ...
-
-
 @dataclass(frozen=True)
 class Kind:
     name: str
     setting: str  # the RETENTION_*_DAYS setting
-    purge: PurgeFunction
+    rules: tuple[PurgeRule, ...]  # the domain's (its retention module's RULES)
 
 
 KINDS = (
-    Kind("sessions", "RETENTION_SESSIONS_DAYS", session_retention.purge_sessions),
-    Kind("tokens", "RETENTION_TOKENS_DAYS", auth_retention.purge_tokens),
-    Kind("mail", "RETENTION_MAIL_DAYS", mail_retention.purge_mail),
-    Kind("audit", "RETENTION_AUDIT_DAYS", audit_retention.purge_audit_events),
+    Kind("sessions", "RETENTION_SESSIONS_DAYS", session_retention.RULES),
+    Kind("tokens", "RETENTION_TOKENS_DAYS", auth_retention.RULES),
+    Kind("mail", "RETENTION_MAIL_DAYS", mail_retention.RULES),
+    Kind("audit", "RETENTION_AUDIT_DAYS", audit_retention.RULES),
 )
 
 STATS: tuple[Callable[[AsyncSession], Awaitable[dict[str, TableStats]]], ...] = (
@@ -106,8 +94,12 @@ async def prune(
             continue
         async with sessionmaker() as db:
             if on_start is not None:
-                expected = await kind.purge(
-                    db, before=before, batch_size=settings.HOUSEKEEPING_BATCH_SIZE, dry_run=True
+                expected = await purge(
+                    db,
+                    kind.rules,
+                    before=before,
+                    batch_size=settings.HOUSEKEEPING_BATCH_SIZE,
+                    dry_run=True,
                 )
                 on_start(kind, expected)
                 if dry_run:
@@ -118,8 +110,9 @@ async def prune(
                 if on_batch is not None:
                     on_batch(kind, rows)
 
-            rows = await kind.purge(
+            rows = await purge(
                 db,
+                kind.rules,
                 before=before,
                 batch_size=settings.HOUSEKEEPING_BATCH_SIZE,
                 dry_run=dry_run,
