@@ -28,7 +28,7 @@ from gatehouse.audit import retention as audit_retention
 from gatehouse.auth import retention as auth_retention
 from gatehouse.core.config import Settings
 from gatehouse.core.db import make_sessionmaker, utcnow
-from gatehouse.core.retention import batch_statement
+from gatehouse.core.retention import batch_statement, purge
 from gatehouse.mail import retention as mail_retention
 from gatehouse.sessions import retention as session_retention
 
@@ -130,8 +130,8 @@ async def run(server: str, rows: int, batch_size: int) -> None:
 
         started = mark = time.perf_counter()
         async with sessionmaker() as db:
-            deleted = await audit_retention.purge_audit_events(
-                db, before=before, batch_size=batch_size, on_batch=batch_done
+            deleted = await purge(
+                db, audit_retention.RULES, before=before, batch_size=batch_size, on_batch=batch_done
             )
         total = time.perf_counter() - started
         async with engine.connect() as connection:
