@@ -69,9 +69,20 @@ class Caller:
         return self.role == Role.ADMIN
 
 
-def _is_live(auth_session: AuthSession, user: User, now: datetime) -> bool:
+def _session_counts(
+    *, revoked_at: datetime | None, expires_at: datetime, user_active: bool, now: datetime
+) -> bool:
     """A session counts only while it is not revoked, not expired, and its user is active."""
-    return auth_session.revoked_at is None and auth_session.expires_at > now and user.is_active
+    return revoked_at is None and expires_at > now and user_active
+
+
+def _is_live(auth_session: AuthSession, user: User, now: datetime) -> bool:
+    return _session_counts(
+        revoked_at=auth_session.revoked_at,
+        expires_at=auth_session.expires_at,
+        user_active=user.is_active,
+        now=now,
+    )
 
 
 def _session_end(kit: AuthKit, *, created_at: datetime, now: datetime) -> datetime:
@@ -380,7 +391,9 @@ async def resolve_caller(reader: KeyReader, *, claims: AccessClaims, now: dateti
         created_at,
         updated_at,
     ) = row
-    if revoked_at is not None or expires_at <= now or not is_active:
+    if not _session_counts(
+        revoked_at=revoked_at, expires_at=expires_at, user_active=is_active, now=now
+    ):
         raise InvalidToken()
     return Caller(
         id=user_id,
