@@ -133,6 +133,9 @@ class Server:
     cwd: Path = ROOT
     ready_path: str = "/docs"  # answers 200 once the server is up
     extra: dict[str, float] = field(default_factory=dict)
+    # Adding a task (Gatehouse): the wrk script of the API's POST and of the chat's.
+    task_script: Path | None = None
+    chat_script: Path | None = None
 
 
 @contextmanager
@@ -157,7 +160,7 @@ def serving(
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"{server.name} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.05)
+            time.sleep(0.02)  # the resolution of start_s (bench/startup.py)
         server.extra["start_s"] = time.perf_counter() - started
         rss = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{process.pid}/status").read_text())
         server.extra["rss_mb"] = int(rss.group(1)) / 1024 if rss else float("nan")
@@ -207,6 +210,15 @@ def gatehouse(name: str, database_url: str, workdir: Path) -> Server:
             "application/json",
         ),
         verify_command=[sys.executable, "-c", verify],
+        task_script=lua_post(
+            workdir, "add-task", json.dumps({"title": "buy milk"}), "application/json"
+        ),
+        chat_script=lua_post(
+            workdir,
+            "chat-add-task",
+            json.dumps({"message": "add a task to buy milk"}),
+            "application/json",
+        ),
     )
 
 
@@ -352,23 +364,13 @@ def measure(server: Server, row: Row, token: str, port: int, seconds: float) -> 
         logins.wait()
         # Adding a task: the API's POST beside the built-in chat ("add a task to ..."), which
         # also stores the conversation's two messages and the tool call.
-        for loads, path, body in (
-            (row.task_post, "/api/v1/tasks", {"title": "buy milk"}),
-            (row.chat_add, "/api/v1/chat", {"message": "add a task to buy milk"}),
+        for loads, path, script in (
+            (row.task_post, "/api/v1/tasks", server.task_script),
+            (row.chat_add, "/api/v1/chat", server.chat_script),
         ):
-            script = lua_post(
-                server_workdir(server),
-                path.strip("/").replace("/", "-"),
-                json.dumps(body),
-                "application/json",
-            )
             loads.append(
                 wrk(port, path, connections=16, seconds=seconds, headers=auth, script=script)
             )
-
-
-def server_workdir(server: Server) -> Path:
-    return server.login_script.parent
 
 
 def measure_workers(server: Server, row: Row, workdir: Path, seconds: float) -> None:
@@ -501,11 +503,8 @@ def main() -> None:
     report(rows, args.runs, args.seconds)
 
 
-def servers_of(
-    args: argparse.Namespace, workdir: Path, postgres_url: str | None, *, peers: bool = True
-) -> list[tuple[Server, str]]:
-    servers: list[tuple[Server, str]] = []
-    bare = Server(
+def bare_server() -> Server:
+    return Server(
         name="bare FastAPI, decode an HS256 JWT only",
         command=[sys.executable, "-m", "uvicorn", "bench.bare_app:app", *UVICORN],
         env={"BARE_SECRET": SECRET},
@@ -514,7 +513,13 @@ def servers_of(
         login_script=Path(),
         verify_command=[],
     )
-    servers.append((bare, "bare"))
+
+
+def servers_of(
+    args: argparse.Namespace, workdir: Path, postgres_url: str | None, *, peers: bool = True
+) -> list[tuple[Server, str]]:
+    servers: list[tuple[Server, str]] = []
+    servers.append((bare_server(), "bare"))
     if peers and not args.no_peers:
         python = ensure_peers_venv()
         peer = Server(
